@@ -1,0 +1,53 @@
+# VAE Explainer. `make serve` runs the app; `make test` runs every test. Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: serve build test lint format models bench soak setup vendor chromium clean
+
+serve: vendor
+	$(PYTHON) serve.py --port $(PORT)
+
+build: vendor
+	$(PYTHON) serve.py --build dist
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+lint format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+models: $(VENV)/.installed node_modules/.installed
+	$(PY) -m training 2>&1 | tee build/train.log
+
+bench: setup
+	$(PY) -m tests.bench
+
+setup: $(VENV)/.installed vendor chromium
+
+# The test extra, plus the train extra so the suite's TensorFlow comparisons run too.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,train]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+vendor: node_modules/.installed
+	$(PYTHON) serve.py --vendor
+
+# Debian's Chromium drives the browser tests; Playwright must never download a browser of its own.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "Install Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+clean:
+	rm -rf $(VENV) node_modules web/vendor build dist

@@ -1,0 +1,113 @@
+"""The latent-space plot: scales with equal units on both axes, ticks, the label scatter, and its markup."""
+
+import math
+
+from svg import element, num, text
+
+# One colour per digit (Tableau 10): learners know it from matplotlib, and labels stay apart from the
+# semantic colours (μ, σ, ε, z) drawn on top.
+LABEL_COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+SIZE = 440  # plot area, in SVG user units (square: equal scale on both axes)
+MARGIN = (12, 12, 34, 40)  # top, right, bottom, left: room for the tick labels
+
+
+class Scale:
+    """A linear map from latent units to pixels, and back (for hover and clicks)."""
+
+    def __init__(self, domain, pixels):
+        self.d0, self.d1 = domain
+        self.p0, self.p1 = pixels
+        self.k = (self.p1 - self.p0) / (self.d1 - self.d0)
+
+    def __call__(self, value):
+        return self.p0 + (value - self.d0) * self.k
+
+    def invert(self, pixel):
+        return self.d0 + (pixel - self.p0) / self.k
+
+    def length(self, value):
+        """A distance in latent units as pixels: radii of the σ ellipses."""
+        return abs(value * self.k)
+
+
+def square_domain(mu_min, mu_max, pad=0.3, minimum=3.0):
+    """One symmetric range for both axes that holds every map point: equal units on x and y."""
+    half = max(minimum, *(abs(v) + pad for v in (*mu_min, *mu_max)))
+    return -math.ceil(half * 2) / 2, math.ceil(half * 2) / 2
+
+
+def nice_ticks(lo, hi, target=8):
+    """Tick values at 1, 2 or 5 × 10^k, about `target` of them, inside [lo, hi]."""
+    raw = (hi - lo) / target
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step)
+    return [round(i * step, 10) for i in range(first, math.floor(hi / step) + 1)]
+
+
+class LatentPlot:
+    """Geometry of the plot: the same scales serve the scatter, the overlay and pointer input."""
+
+    def __init__(self, domain):
+        top, right, bottom, left = MARGIN
+        self.domain = domain
+        self.width = left + SIZE + right
+        self.height = top + SIZE + bottom
+        self.x = Scale(domain, (left, left + SIZE))
+        self.y = Scale(domain, (top + SIZE, top))
+        self.area = (left, top, SIZE, SIZE)
+
+    def to_latent(self, px, py):
+        return [self.x.invert(px), self.y.invert(py)]
+
+    def to_pixels(self, z):
+        return self.x(z[0]), self.y(z[1])
+
+    def ellipses(self, contours):
+        """(cx, cy, rx, ry) in pixels from contours in latent units; equal scales keep their true shape."""
+        return [(self.x(cx), self.y(cy), self.x.length(rx), self.y.length(ry)) for cx, cy, rx, ry in contours]
+
+    def axes_markup(self):
+        """Frame, grid, ticks and labels as SVG."""
+        left, top, w, h = self.area
+        parts = [element("rect", x=left, y=top, width=w, height=h, class_="frame")]
+        for t in nice_ticks(*self.domain):
+            x, y = self.x(t), self.y(t)
+            parts.append(element("line", x1=x, y1=top, x2=x, y2=top + h, class_="grid zero" if t == 0 else "grid"))
+            parts.append(element("line", x1=left, y1=y, x2=left + w, y2=y, class_="grid zero" if t == 0 else "grid"))
+            parts.append(element("text", text(num(t, 1)), x=x, y=top + h + 16, class_="tick", text_anchor="middle"))
+            parts.append(element("text", text(num(t, 1)), x=left - 6, y=y + 4, class_="tick", text_anchor="end"))
+        parts.append(element("text", "z₁", x=left + w / 2, y=top + h + 31, class_="axis-label"))
+        parts.append(
+            element(
+                "text", "z₂", x=12, y=top + h / 2, class_="axis-label", transform=f"rotate(-90 12 {num(top + h / 2)})"
+            )
+        )
+        return "".join(parts)
+
+
+def scatter_markup(plot, mu, labels):
+    """The map's points as ten SVG paths, one per digit: zero-length round-capped segments draw as dots.
+
+    Ten elements instead of 10,000 keep the DOM small and the layer cheap to composite while z moves above it.
+    """
+    paths = [[] for _ in LABEL_COLORS]
+    for (mx, my), label in zip(mu, labels, strict=True):
+        paths[label].append(f"M{plot.x(mx):.1f} {plot.y(my):.1f}h0")
+    return "".join(
+        element("path", d="".join(p), stroke=color, class_="scatter-digit", data_digit=digit)
+        for digit, (color, p) in enumerate(zip(LABEL_COLORS, paths, strict=True))
+        if p
+    )
+
+
+def legend_markup():
+    """The digit legend, as HTML (it sits beside the plot)."""
+    return "".join(
+        f'<span class="legend-item"><i style="background:{color}"></i>{digit}</span>'
+        for digit, color in enumerate(LABEL_COLORS)
+    )

@@ -1,0 +1,32 @@
+"""Stage 6, the loss: the negative ELBO = reconstruction BCE + KL(N(μ, σ²) ‖ N(0, I)), per image, as training.
+
+Matches training/vae.py: Keras clips probabilities to [ε, 1 − ε] with ε = 1e-7 before taking logs.
+"""
+
+import math
+
+KERAS_EPSILON = 1e-7
+
+
+def pixel_bce(x, x_hat):
+    """Binary cross-entropy of each pixel: the heatmap of where the reconstruction is wrong."""
+    out = []
+    for t, p in zip(x, x_hat, strict=True):
+        p = min(max(p, KERAS_EPSILON), 1.0 - KERAS_EPSILON)
+        out.append(-(t * math.log(p) + (1.0 - t) * math.log(1.0 - p)))
+    return out
+
+
+def reconstruction_bce(x, x_hat):
+    """The reconstruction term: BCE summed over all 784 pixels."""
+    return math.fsum(pixel_bce(x, x_hat))
+
+
+def kl_divergence(mu, log_var):
+    """KL(N(μ, σ²) ‖ N(0, I)) per latent dimension, in closed form: −½(1 + log σ² − μ² − σ²)."""
+    return [-0.5 * (1.0 + lv - m * m - math.exp(lv)) for m, lv in zip(mu, log_var, strict=True)]
+
+
+def negative_elbo(reconstruction, kl):
+    """What training minimises for one image: reconstruction + total KL (β = 1)."""
+    return reconstruction + math.fsum(kl)

@@ -1,0 +1,502 @@
+"""The browser adapter: DOM, pointer events and onnxruntime-web calls. Everything it shows is computed by the
+pure core modules; this file only moves numbers between them and the page, and keeps that cheap.
+
+Work is scheduled at most once per animation frame. While a frame's inference is in flight, new input only
+marks what is stale; when the frame ends, one new frame runs with the latest state. Nothing queues up.
+"""
+
+import array
+import asyncio
+import random
+
+import js
+from pyodide.ffi import create_proxy, to_js
+from pyscript.js_modules import ort
+
+import artifacts
+import decoder
+import digit_input
+import distribution
+import encoder
+import latent_plot
+import sample
+from state import CANVAS, AppState, StateError, decode_hash, encode_hash
+from svg import NonFiniteError, element, num
+
+document = js.document
+ROOT = document.documentElement
+ROOT.dataset.pyStarted = "true"
+NUDGE = 0.1  # latent units per arrow-key press
+
+
+class LoadError(RuntimeError):
+    """A file the page needs that is missing or broken; the message names it."""
+
+
+async def fetch_bytes(path):
+    try:
+        response = await js.fetch(path)
+    except Exception as error:
+        raise LoadError(f"{path} could not be fetched ({error})") from None
+    if not response.ok:
+        raise LoadError(f"{path} is missing (the server answered {response.status})")
+    return (await response.arrayBuffer()).to_py().tobytes()
+
+
+async def fetch_text(path):
+    return (await fetch_bytes(path)).decode("utf-8")
+
+
+def jsobj(mapping):
+    return to_js(mapping, dict_converter=js.Object.fromEntries)
+
+
+class Dom:
+    """Cached element lookups and writes that skip unchanged values (DOM writes are the expensive part)."""
+
+    def __init__(self):
+        self.elements = {}
+        self.written = {}
+
+    def el(self, element_id):
+        node = self.elements.get(element_id)
+        if node is None:
+            node = self.elements[element_id] = document.getElementById(element_id)
+        return node
+
+    def text(self, element_id, value):
+        if self.written.get((element_id, "text")) != value:
+            self.written[(element_id, "text")] = value
+            self.el(element_id).textContent = value
+
+    def attr(self, element_id, name, value):
+        if self.written.get((element_id, name)) != value:
+            self.written[(element_id, name)] = value
+            self.el(element_id).setAttribute(name, value)
+
+
+class Models:
+    """The two ONNX sessions. Either may be missing; the page then says so and keeps what still works."""
+
+    def __init__(self):
+        self.encoder = None
+        self.decoder = None
+
+    @staticmethod
+    async def _session(path):
+        data = await fetch_bytes(path)
+        try:
+            return await ort.InferenceSession.create(
+                js.Uint8Array.new(to_js(memoryview(data))), jsobj({"executionProviders": ["wasm"]})
+            )
+        except Exception as error:
+            reason = str(error).split("\n")[0][:200]
+            raise LoadError(f"{path} is not a valid ONNX model ({len(data)} bytes): {reason}") from None
+
+    async def load(self):
+        ort.env.wasm.wasmPaths = js.URL.new("./vendor/ort/", js.location.href).href
+        ort.env.wasm.numThreads = 1
+        results = await asyncio.gather(
+            self._session("models/encoder.onnx"), self._session("models/decoder.onnx"), return_exceptions=True
+        )
+        errors = []
+        for name, result in zip(("encoder", "decoder"), results, strict=True):
+            if isinstance(result, Exception):
+                errors.append(str(result))
+            else:
+                setattr(self, name, result)
+        return errors
+
+    async def encode(self, pixels):
+        tensor = ort.Tensor.new("float32", to_js(memoryview(array.array("f", pixels))), to_js(encoder.INPUT_SHAPE))
+        out = await self.encoder.run(jsobj({encoder.INPUT_NAME: tensor}))
+        mu = encoder.check_vector(out.z_mean.data.to_py().tolist(), "μ")
+        log_var = encoder.check_vector(out.z_log_var.data.to_py().tolist(), "log σ²")
+        return mu, log_var
+
+    async def decode(self, zs):
+        """Decode a batch of z in one call: one await, one copy, however many images."""
+        flat = array.array("f", [v for z in zs for v in z])
+        tensor = ort.Tensor.new("float32", to_js(memoryview(flat)), to_js([len(zs), 2]))
+        out = await self.decoder.run(jsobj({decoder.INPUT_NAME: tensor}))
+        return decoder.split_images(out.reconstruction.data.to_py().tolist(), len(zs))
+
+
+class App:
+    def __init__(self):
+        self.dom = Dom()
+        self.state = AppState(preset=3, seed=random.randrange(1, 2**31 - 1))
+        self.models = Models()
+        self.presets = None
+        self.plot = latent_plot.LatentPlot((-4.5, 4.5))
+        self.proxies = []
+        # Derived values of the current frame.
+        self.pixels = None
+        self.mu = self.log_var = self.sigma = self.epsilon = self.z = self.x_hat = None
+        self.hover_z = None
+        # Scheduling: what is stale, whether a frame is requested, whether one is running.
+        self.need_encode = self.need_decode = False
+        self.frame_requested = self.busy = False
+        self.drawing = None  # pointerId of the stroke in progress
+        self.contexts = {}
+        self.image_data = {}
+        self.task = None  # the frame in flight; a reference keeps it from being collected
+
+    # ---- loading ----
+
+    def stage(self, name, status):
+        document.querySelector(f'#loading [data-stage="{name}"]').dataset.status = status
+
+    def message(self, text, error=False):
+        node = self.dom.el("message")
+        node.hidden = not text
+        node.className = "message error" if error else "message"
+        node.textContent = text
+
+    async def start(self):
+        self.stage("runtime", "ok")
+        self.stage("models", "loading")
+        self.stage("map", "loading")
+        problems = []
+        self.read_hash(problems)
+        self.bind_events()
+        self.draw_axes()
+        results = await asyncio.gather(self.models.load(), self.load_map(), self.load_presets(), return_exceptions=True)
+        model_errors, map_error, preset_error = results
+        self.stage("models", "failed" if model_errors else "ok")
+        self.stage("map", "failed" if map_error else "ok")
+        problems += model_errors + [str(e) for e in (map_error, preset_error) if e]
+        if problems:
+            self.message(" · ".join(problems), error=True)
+        if self.models.decoder is None:
+            self.dom.el("reconstruction").classList.add("unavailable")
+        self.paint_drawing()
+        self.request(encode=True)
+        await self.run_frame()
+        ROOT.dataset.ready = "true"
+
+    def read_hash(self, problems):
+        text = js.location.hash
+        if not text or text == "#":
+            return
+        try:
+            self.state = decode_hash(text)
+        except StateError as error:
+            problems.append(f"The link's state was ignored: {error}.")
+
+    async def load_map(self):
+        try:
+            manifest, data = await asyncio.gather(
+                fetch_text("models/latent_map.json"), fetch_bytes("models/latent_map.bin")
+            )
+            mu, labels, (mu_min, mu_max) = artifacts.parse_latent_map(manifest, data)
+        except (LoadError, artifacts.ArtifactError) as error:
+            return error
+        self.plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
+        self.draw_axes()
+        self.dom.el("scatter").innerHTML = latent_plot.scatter_markup(self.plot, mu, labels)
+        self.dom.el("legend").innerHTML = latent_plot.legend_markup()
+        return None
+
+    async def load_presets(self):
+        try:
+            manifest, data = await asyncio.gather(fetch_text("models/presets.json"), fetch_bytes("models/presets.bin"))
+            self.presets = artifacts.parse_presets(manifest, data)
+        except (LoadError, artifacts.ArtifactError) as error:
+            return error
+        return None
+
+    # ---- drawing the static parts ----
+
+    def draw_axes(self):
+        p = self.plot
+        box = f"0 0 {p.width} {p.height}"
+        base, overlay = self.dom.el("latent-base"), self.dom.el("latent-overlay")
+        base.setAttribute("viewBox", box)
+        overlay.setAttribute("viewBox", box)
+        base.innerHTML = p.axes_markup() + '<g id="scatter"></g>'
+        left, top, size, _ = p.area
+        overlay.innerHTML = (
+            element(
+                "defs", element("clipPath", element("rect", x=left, y=top, width=size, height=size), id="plot-clip")
+            )
+            + '<g clip-path="url(#plot-clip)">'
+            + "".join(element("ellipse", id=f"ellipse-{k}", class_=f"ellipse k{k}", rx=0, ry=0) for k in (3, 2, 1))
+            + element("line", id="z-link", class_="z-link")
+            + element("circle", id="mu-point", class_="mu-point", r=4)
+            + element("circle", id="z-point", class_="z-point", r=6)
+            + "</g>"
+        )
+        self.dom.elements.clear()
+        self.dom.written.clear()
+
+    def canvas(self, element_id):
+        ctx = self.contexts.get(element_id)
+        if ctx is None:
+            ctx = self.contexts[element_id] = self.dom.el(element_id).getContext(
+                "2d", jsobj({"willReadFrequently": True})
+            )
+        return ctx
+
+    def put_image(self, element_id, pixels):
+        """784 intensities onto a 28×28 canvas in one putImageData call, reusing one ImageData."""
+        data = self.image_data.get(element_id)
+        if data is None:
+            data = self.image_data[element_id] = self.canvas(element_id).createImageData(28, 28)
+        data.data.assign(decoder.grayscale_rgba(pixels))
+        self.canvas(element_id).putImageData(data, 0, 0)
+
+    def paint_drawing(self):
+        """The drawing canvas from state: the preset scaled up, or the strokes as one smooth path."""
+        ctx = self.canvas("draw-canvas")
+        canvas = self.dom.el("draw-canvas")
+        ctx.setTransform(1, 0, 0, 1, 0, 0)
+        ctx.fillStyle = "#fff"
+        ctx.fillRect(0, 0, canvas.width, canvas.height)
+        scale = canvas.width / CANVAS
+        if self.state.preset is not None and self.presets:
+            self.put_image("preset-buffer", digit_input.from_bytes(self.presets[self.state.preset]))
+            ctx.imageSmoothingEnabled = True
+            ctx.drawImage(self.dom.el("preset-buffer"), 0, 0, canvas.width, canvas.height)
+            return
+        path = "".join(stroke_path(s) for s in self.state.strokes)
+        if path:
+            ctx.setTransform(scale, 0, 0, scale, 0, 0)
+            ctx.lineCap = ctx.lineJoin = "round"
+            ctx.lineWidth = digit_input.PEN_WIDTH
+            ctx.strokeStyle = "#111"
+            ctx.stroke(js.Path2D.new(path))
+
+    # ---- events ----
+
+    def on(self, target, event, handler):
+        proxy = create_proxy(handler)
+        self.proxies.append(proxy)
+        target.addEventListener(event, proxy)
+
+    def bind_events(self):
+        draw = self.dom.el("draw-canvas")
+        self.on(draw, "pointerdown", self.pointer_down)
+        self.on(draw, "pointermove", self.pointer_move)
+        for name in ("pointerup", "pointercancel"):
+            self.on(draw, name, self.pointer_up)
+        plot = self.dom.el("latent-plot")
+        self.on(plot, "pointermove", self.plot_move)
+        self.on(plot, "pointerdown", self.plot_down)
+        self.on(plot, "pointerleave", self.plot_leave)
+        self.on(plot, "keydown", self.plot_key)
+        self.on(self.dom.el("clear-button"), "click", lambda e: self.edit_drawing(self.state.clear))
+        self.on(self.dom.el("undo-button"), "click", lambda e: self.edit_drawing(self.state.undo))
+        self.on(self.dom.el("resample-button"), "click", self.resample)
+        for button in document.querySelectorAll("[data-preset]"):
+            self.on(button, "click", self.choose_preset)
+        self.on(js.window, "hashchange", self.hash_changed)
+        buffer = document.createElement("canvas")
+        buffer.id = "preset-buffer"
+        buffer.width = buffer.height = 28
+        buffer.hidden = True
+        document.body.appendChild(buffer)
+
+    def canvas_point(self, event):
+        rect = event.currentTarget.getBoundingClientRect()
+        size = CANVAS
+        return (
+            round((event.clientX - rect.left) / rect.width * size, 1),
+            round((event.clientY - rect.top) / rect.height * size, 1),
+        )
+
+    def pointer_down(self, event):
+        if not event.isPrimary or self.drawing is not None:
+            return
+        event.preventDefault()
+        self.drawing = event.pointerId
+        event.currentTarget.setPointerCapture(event.pointerId)
+        self.state.begin_stroke(self.canvas_point(event))
+        self.input_changed()
+
+    def pointer_move(self, event):
+        if event.pointerId != self.drawing:
+            return
+        point = self.canvas_point(event)
+        if point != self.state.strokes[-1][-1]:
+            self.state.extend_stroke(point)
+            self.input_changed()
+
+    def pointer_up(self, event):
+        if event.pointerId == self.drawing:
+            self.drawing = None
+            self.write_hash()
+
+    def edit_drawing(self, action):
+        action()
+        self.input_changed()
+        self.write_hash()
+
+    def choose_preset(self, event):
+        self.edit_drawing(lambda: self.state.choose_preset(int(event.currentTarget.dataset.preset)))
+
+    def input_changed(self):
+        self.paint_drawing()
+        self.request(encode=True)
+
+    def plot_z(self, event):
+        rect = self.dom.el("latent-plot").getBoundingClientRect()
+        px = (event.clientX - rect.left) / rect.width * self.plot.width
+        py = (event.clientY - rect.top) / rect.height * self.plot.height
+        lo, hi = self.plot.domain
+        return [min(hi, max(lo, v)) for v in self.plot.to_latent(px, py)]
+
+    def plot_move(self, event):
+        if event.buttons and event.pointerType != "mouse":
+            self.pin(self.plot_z(event))
+            return
+        self.hover_z = self.plot_z(event)
+        self.request(encode=False)
+
+    def plot_down(self, event):
+        self.pin(self.plot_z(event))
+
+    def plot_leave(self, event):
+        self.hover_z = None
+        self.request(encode=False)
+
+    def plot_key(self, event):
+        moves = {"ArrowLeft": (-NUDGE, 0), "ArrowRight": (NUDGE, 0), "ArrowUp": (0, NUDGE), "ArrowDown": (0, -NUDGE)}
+        if event.key in moves and self.z is not None:
+            event.preventDefault()
+            dx, dy = moves[event.key]
+            lo, hi = self.plot.domain
+            self.pin([min(hi, max(lo, self.z[0] + dx)), min(hi, max(lo, self.z[1] + dy))])
+        elif event.key == "Escape":
+            self.state.pinned_z = None
+            self.request(encode=False)
+
+    def pin(self, z):
+        self.hover_z = None
+        self.state.pinned_z = z
+        self.request(encode=False)
+        self.write_hash()
+
+    def resample(self, event=None):
+        self.state.seed = random.randrange(1, 2**31 - 1)
+        self.state.pinned_z = None
+        self.request(encode=False)
+        self.write_hash()
+
+    def hash_changed(self, event):
+        if js.location.hash.lstrip("#") == encode_hash(self.state):
+            return
+        try:
+            self.state = decode_hash(js.location.hash)
+        except StateError as error:
+            self.message(f"The link's state was ignored: {error}.")
+            return
+        self.message("")
+        self.input_changed()
+
+    def write_hash(self):
+        js.history.replaceState(None, "", "#" + encode_hash(self.state))
+
+    # ---- the frame loop ----
+
+    def request(self, encode):
+        self.need_encode = self.need_encode or encode
+        self.need_decode = True
+        if not self.frame_requested and not self.busy:
+            self.frame_requested = True
+            js.requestAnimationFrame(self.frame_proxy)
+
+    def on_frame(self, timestamp):
+        self.frame_requested = False
+        self.task = asyncio.ensure_future(self.run_frame())
+
+    async def run_frame(self):
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            encode, self.need_encode, self.need_decode = self.need_encode, False, False
+            await self.compute(encode)
+            self.render()
+        except (NonFiniteError, encoder.ModelOutputError) as error:
+            self.message(f"Skipped a frame: {error}", error=True)
+        finally:
+            self.busy = False
+        if self.need_decode:
+            self.request(self.need_encode)
+
+    async def compute(self, encode):
+        if encode or self.mu is None:
+            self.pixels = self.current_pixels()
+            if self.models.encoder is None:
+                return
+            self.mu, self.log_var = await self.models.encode(self.pixels)
+        if self.mu is None:
+            return
+        self.sigma = distribution.sigma_from_log_var(self.log_var)
+        self.epsilon, self.z = sample.choose_z(self.mu, self.sigma, self.state.seed, self.state.pinned_z, self.hover_z)
+        if self.models.decoder is not None:
+            (self.x_hat,) = await self.models.decode([self.z])
+
+    def current_pixels(self):
+        if self.state.preset is not None and self.presets:
+            return digit_input.from_bytes(self.presets[self.state.preset])
+        strokes = [digit_input.catmull_rom(s) for s in self.state.strokes]
+        return digit_input.preprocess(strokes)
+
+    def render(self):
+        dom = self.dom
+        self.put_image("encoder-input", self.pixels)
+        for button in document.querySelectorAll("[data-preset]"):
+            pressed = "true" if str(self.state.preset) == button.dataset.preset else "false"
+            if button.getAttribute("aria-pressed") != pressed:
+                button.setAttribute("aria-pressed", pressed)
+        if self.mu is None:
+            return
+        values = {"mu": self.mu, "log_var": self.log_var, "sigma": self.sigma, "epsilon": self.epsilon, "z": self.z}
+        for name, vector in values.items():
+            for i, v in enumerate(vector):
+                dom.text(f"num-{name}-{i}", num(v, 3))
+        plot = dom.el("latent-plot")
+        for name, vector in values.items():
+            attr = "data-" + name.replace("_", "-")
+            value = ",".join(repr(float(v)) for v in vector)
+            if dom.written.get(("latent-plot", attr)) != value:
+                dom.written[("latent-plot", attr)] = value
+                plot.setAttribute(attr, value)
+        contours = distribution.contour_ellipses(self.mu, self.sigma)
+        for k, (cx, cy, rx, ry) in zip((1, 2, 3), self.plot.ellipses(contours), strict=True):
+            for name, v in (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry)):
+                dom.attr(f"ellipse-{k}", name, num(min(v, 1e5)))
+        mx, my = self.plot.to_pixels(self.mu)
+        zx, zy = self.plot.to_pixels(self.z)
+        for name, v in (("cx", mx), ("cy", my)):
+            dom.attr("mu-point", name, num(v))
+        for name, v in (("cx", zx), ("cy", zy)):
+            dom.attr("z-point", name, num(v))
+        for name, v in (("x1", mx), ("y1", my), ("x2", zx), ("y2", zy)):
+            dom.attr("z-link", name, num(v))
+        mode = (
+            "z under the pointer; ε = (z − μ)/σ"
+            if self.hover_z is not None
+            else "z pinned; ε = (z − μ)/σ · Esc unpins"
+            if self.state.pinned_z is not None
+            else "z = μ + σ·ε"
+        )
+        dom.text("z-mode", mode)
+        if self.models.decoder is not None:
+            self.put_image("reconstruction", self.x_hat)
+
+
+def stroke_path(points):
+    """One stroke as SVG path data for Path2D: a dot for a tap, else the interpolated polyline."""
+    if len(points) == 1:
+        x, y = points[0]
+        return f"M{x} {y}h0.01"
+    smooth = digit_input.catmull_rom(points)
+    return "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in smooth)
+
+
+app = App()
+app.frame_proxy = create_proxy(app.on_frame)
+app.task = asyncio.ensure_future(app.start())

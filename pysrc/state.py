@@ -1,0 +1,194 @@
+"""App state: everything the page shows is derived from this one object, and it round-trips through the URL hash.
+
+The hash is `#v1.` + base64url(zlib(compact JSON)). Decoding trusts nothing: a garbage or hostile hash raises
+StateError with a gentle message, and edited code from a hash is only ever offered, never run, until Apply.
+"""
+
+import base64
+import json
+import math
+import zlib
+from dataclasses import dataclass, field
+
+PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate")
+EDITABLE_MODULES = ("distribution", "sample", "loss")
+CANVAS = 280  # drawing-canvas size, in CSS pixels
+MAX_POINTS = 20_000
+MAX_STROKES = 500
+MAX_CODE = 50_000
+MAX_HASH = 200_000
+MAX_JSON = 2_000_000
+MAX_SEED = 2**31 - 1
+Z_LIMIT = 50.0
+PREFIX = "v1."
+
+
+class StateError(ValueError):
+    """A URL hash that cannot be trusted; the message says why in plain words."""
+
+
+@dataclass
+class AppState:
+    strokes: list = field(default_factory=list)  # [[(x, y), ...], ...] in canvas pixels
+    preset: int | None = None  # a preset digit replaces the drawing
+    seed: int = 1  # ε ~ N(0, I) is drawn from this seed
+    pinned_z: list | None = None  # z set by a click; ε then follows as (z − μ)/σ
+    panels: set = field(default_factory=set)
+    code: dict = field(default_factory=dict)  # module name → edited source
+    interpolate: list | None = None  # [μ_A, μ_B]
+    undo_stack: list = field(default_factory=list, repr=False, compare=False)
+
+    # Input actions. Each one that changes the drawing saves the old drawing for Undo.
+
+    def _save(self):
+        self.undo_stack.append((self.preset, [list(s) for s in self.strokes]))
+        del self.undo_stack[:-100]
+
+    def begin_stroke(self, point):
+        self._save()
+        if self.preset is not None:
+            self.preset = None
+        self.strokes.append([point])
+        self.pinned_z = None
+
+    def extend_stroke(self, point):
+        if self.strokes and sum(len(s) for s in self.strokes) < MAX_POINTS:
+            self.strokes[-1].append(point)
+
+    def choose_preset(self, digit):
+        self._save()
+        self.preset, self.strokes, self.pinned_z = digit, [], None
+
+    def clear(self):
+        self._save()
+        self.preset, self.strokes, self.pinned_z = None, [], None
+
+    def undo(self):
+        """Back to the drawing before the last stroke, preset or clear; False when there is nothing to undo."""
+        if not self.undo_stack:
+            return False
+        self.preset, self.strokes = self.undo_stack.pop()
+        self.pinned_z = None
+        return True
+
+    @property
+    def is_blank(self):
+        return self.preset is None and not self.strokes
+
+    def toggle(self, panel, on=None):
+        on = panel not in self.panels if on is None else on
+        (self.panels.add if on else self.panels.discard)(panel)
+        return on
+
+
+def _flatten(stroke):
+    """A stroke as [x0, y0, dx1, dy1, …]: small deltas compress well."""
+    out, px, py = [], 0, 0
+    for x, y in stroke:
+        x, y = round(x), round(y)
+        out += [x - px, y - py]
+        px, py = x, y
+    return out
+
+
+def _unflatten(flat):
+    points, x, y = [], 0, 0
+    for i in range(0, len(flat), 2):
+        x, y = x + flat[i], y + flat[i + 1]
+        if not (-CANVAS <= x <= 2 * CANVAS and -CANVAS <= y <= 2 * CANVAS):
+            raise StateError("a drawing point lies far outside the canvas")
+        points.append((x, y))
+    return points
+
+
+def encode_hash(state):
+    """The shareable part of the state as a compact URL hash (without the leading '#')."""
+    data = {"e": state.seed}
+    if state.strokes:
+        data["s"] = [_flatten(s) for s in state.strokes]
+    if state.preset is not None:
+        data["p"] = state.preset
+    if state.pinned_z is not None:
+        data["z"] = [round(v, 5) for v in state.pinned_z]
+    if state.panels:
+        data["o"] = sorted(state.panels)
+    if state.code:
+        data["c"] = state.code
+    if state.interpolate:
+        data["i"] = [[round(v, 5) for v in mu] for mu in state.interpolate]
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _vector(v, what):
+    if not (
+        isinstance(v, list)
+        and len(v) == 2
+        and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+    ):
+        raise StateError(f"{what} must be two finite numbers")
+    if any(abs(x) > Z_LIMIT for x in v):
+        raise StateError(f"{what} lies far outside the latent space")
+    return [float(x) for x in v]
+
+
+def decode_hash(text):
+    """Parse and validate a URL hash into a fresh AppState, or raise StateError saying what was wrong."""
+    text = text.lstrip("#")
+    if len(text) > MAX_HASH:
+        raise StateError("the link is too long to be a VAE Explainer state")
+    if not text.startswith(PREFIX):
+        raise StateError("the link's state is not in a format this page knows")
+    try:
+        packed = base64.urlsafe_b64decode(text[len(PREFIX) :] + "=" * (-len(text) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, MAX_JSON)
+        if inflater.unconsumed_tail:
+            raise StateError("the link's state unpacks to more data than any real state")
+        data = json.loads(raw)
+    except (ValueError, zlib.error) as error:
+        if isinstance(error, StateError):
+            raise
+        raise StateError("the link's state is damaged (it may have been cut short when copied)") from None
+    if not isinstance(data, dict):
+        raise StateError("the link's state has the wrong shape")
+    state = AppState()
+    seed = data.get("e", 1)
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise StateError("the link's sampling seed is not a valid number")
+    state.seed = seed
+    strokes = data.get("s", [])
+    if not isinstance(strokes, list) or len(strokes) > MAX_STROKES:
+        raise StateError("the link's drawing has the wrong shape")
+    if sum(len(s) // 2 for s in strokes if isinstance(s, list)) > MAX_POINTS:
+        raise StateError("the link's drawing has too many points")
+    for s in strokes:
+        if not isinstance(s, list) or not s or len(s) % 2 or not all(_is_int(v) for v in s):
+            raise StateError("the link's drawing has the wrong shape")
+        state.strokes.append(_unflatten(s))
+    preset = data.get("p")
+    if preset is not None and (not _is_int(preset) or not 0 <= preset <= 9):
+        raise StateError("the link names a preset digit that does not exist")
+    state.preset = preset
+    if data.get("z") is not None:
+        state.pinned_z = _vector(data["z"], "the pinned z")
+    panels = data.get("o", [])
+    if not isinstance(panels, list) or not all(p in PANELS for p in panels):
+        raise StateError("the link opens a panel this page does not have")
+    state.panels = set(panels)
+    code = data.get("c", {})
+    if not isinstance(code, dict) or not all(
+        m in EDITABLE_MODULES and isinstance(src, str) and len(src) <= MAX_CODE for m, src in code.items()
+    ):
+        raise StateError("the link's edited code is not for a module this page can edit")
+    state.code = dict(code)
+    interp = data.get("i")
+    if interp is not None:
+        if not isinstance(interp, list) or len(interp) != 2:
+            raise StateError("the link's interpolation needs two endpoints")
+        state.interpolate = [_vector(v, "an interpolation endpoint") for v in interp]
+    return state

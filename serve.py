@@ -1,0 +1,503 @@
+"""Vendor, serve and statically build the VAE Explainer page.
+
+The page is static files, but browsers insist on the right MIME types for ES modules and wasm, and its
+JavaScript dependencies live in node_modules. This stdlib-only script copies those dependencies into
+web/vendor/, serves an explicit site map on localhost, and writes the same site map into a folder that
+any static host can serve as is.
+
+    python serve.py [--host 127.0.0.1] [--port 8000]
+    python serve.py --vendor
+    python serve.py --build DIR
+"""
+
+import argparse
+import contextlib
+import gzip
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from socketserver import TCPServer
+from urllib.parse import unquote
+
+
+@dataclass(frozen=True)
+class Vendored:
+    """Files copied from one node_modules folder into one web/vendor folder."""
+
+    src: str
+    dest: str
+    patterns: tuple[str, ...]
+    commonjs: bool = False  # wrap a CommonJS file as an ES module named *.mjs
+
+
+# Everything the page loads from npm. Source maps (*.map) are never copied.
+VENDOR = (
+    Vendored("@pyscript/core/dist", "pyscript", ("*",)),
+    Vendored(
+        "pyodide",
+        "pyodide",
+        ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"),
+    ),
+    Vendored(
+        "onnxruntime-web/dist",
+        "ort",
+        ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"),
+    ),
+    Vendored("katex/dist", "katex", ("katex.min.css", "katex.mjs")),
+    Vendored("katex/dist/fonts", "katex/fonts", ("*.woff2",)),
+    # highlight.js's npm "es/core.js" only re-exports the CommonJS lib/core.js, which a browser cannot
+    # import, so core is wrapped; the language file is already a dependency-free ES module.
+    Vendored("highlight.js/lib", "hljs", ("core.js",), commonjs=True),
+    Vendored("highlight.js/es/languages", "hljs", ("python.js",)),
+    Vendored("highlight.js/styles", "hljs", ("github.css", "github-dark.css")),
+)
+
+# The URL space: (folder under the root, URL prefix, suffixes served or None for all, recurse).
+SITE = (
+    ("web", "/", None, True),
+    ("pysrc", "/pysrc/", (".py",), False),
+    ("models", "/models/", (".onnx", ".bin", ".json", ".md"), False),
+    ("training", "/training/", (".py",), False),
+)
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Content-Security-Policy", CSP),
+)
+
+# Explicit, because the mimetypes module reads per-machine tables (Windows maps .js to text/plain).
+MIME = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".wasm": "application/wasm",
+    ".json": "application/json",
+    ".css": "text/css",
+    ".py": "text/x-python; charset=utf-8",
+    ".onnx": "application/octet-stream",
+    ".bin": "application/octet-stream",
+    ".zip": "application/zip",
+    ".woff2": "font/woff2",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".md": "text/markdown; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+COMPRESSIBLE = {".html", ".js", ".mjs", ".css", ".json", ".py", ".wasm", ".svg", ".md", ".txt", ".bin", ".onnx"}
+IMMUTABLE_PREFIX = "/vendor/"  # versioned by package-lock.json, so browsers may keep it forever
+
+ROOT = Path(__file__).resolve().parent
+NODE_MODULES = ROOT / "node_modules"
+VENDOR_DIR = ROOT / "web" / "vendor"
+LOCKFILE = ROOT / "package-lock.json"
+VENDOR_MARKER = ".vae-explainer-vendor"
+BUILD_MARKER = ".vae-explainer-build"
+
+
+class SetupError(Exception):
+    """A problem the user fixes (missing npm install, unsafe build folder); reported without a traceback."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """The site map: URL path -> file, plus the resolved root that every served file must stay inside."""
+
+    root: Path
+    files: dict[str, Path]
+
+
+def _gzip(data: bytes) -> bytes:
+    """Gzip with a fixed mtime so the bytes (and the build) are reproducible."""
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path`, with symlinks resolved, stays inside `root`."""
+    return path.resolve().is_relative_to(root)
+
+
+def _replace_dir(dest: Path, marker: str, marker_text: str, fill: Callable[[Path], None]) -> None:
+    """Fill a fresh sibling folder and swap it in for `dest`.
+
+    The server never sees a half-written folder, and a non-empty folder without our marker (something
+    this script did not create) is never wiped.
+    """
+    if dest.exists() and not (dest.is_dir() and ((dest / marker).is_file() or not any(dest.iterdir()))):
+        raise SetupError(f"refusing to overwrite {dest}: it is not empty and has no {marker} marker")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; static hosts need to read it
+        fill(staging)
+        (staging / marker).write_text(marker_text, encoding="utf-8")
+        if dest.exists():
+            shutil.rmtree(dest)
+        staging.rename(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _esm_wrap(source: str) -> str:
+    """Turn a dependency-free CommonJS file into an ES module whose default export is `module.exports`."""
+    return f"const module = {{ exports: {{}} }};\n{source}\nexport default module.exports;\n"
+
+
+def vendor(src: Path, dest: Path) -> int:
+    """Copy the VENDOR files from `src` (node_modules) into `dest`; returns the number of files."""
+    if not src.is_dir():
+        raise SetupError(f"{src} not found: run `npm ci` first")
+    copied = 0
+
+    def fill(staging: Path) -> None:
+        nonlocal copied
+        for entry in VENDOR:
+            out = staging / entry.dest
+            out.mkdir(parents=True, exist_ok=True)
+            for pattern in entry.patterns:
+                files = sorted(p for p in (src / entry.src).glob(pattern) if p.is_file() and p.suffix != ".map")
+                if not files:
+                    raise SetupError(f"nothing matches {entry.src}/{pattern} in {src}: run `npm ci` again")
+                for file in files:
+                    if entry.commonjs:
+                        text = _esm_wrap(file.read_text(encoding="utf-8"))
+                        (out / f"{file.stem}.mjs").write_text(text, encoding="utf-8")
+                    else:
+                        shutil.copyfile(file, out / file.name)
+                    copied += 1
+
+    _replace_dir(dest, VENDOR_MARKER, repr(VENDOR), fill)
+    return copied
+
+
+def _ensure_vendor() -> None:
+    """Vendor again when web/vendor is missing, predates package-lock.json, or VENDOR changed."""
+    marker = VENDOR_DIR / VENDOR_MARKER
+    try:
+        current = marker.read_text(encoding="utf-8") == repr(VENDOR) and (
+            not LOCKFILE.exists() or marker.stat().st_mtime >= LOCKFILE.stat().st_mtime
+        )
+    except OSError:
+        current = False
+    if not current:
+        print(f"Vendoring npm files into {VENDOR_DIR} ...", flush=True)
+        vendor(NODE_MODULES, VENDOR_DIR)
+
+
+def _walk(base: Path, recurse: bool) -> Iterator[Path]:
+    """Regular files under `base`, skipping dotfiles and dot-folders (.DS_Store, staging folders)."""
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recurse else []
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            if not name.startswith(".") and path.is_file():
+                yield path
+
+
+def site_map(root: Path) -> Site:
+    """Map every servable URL path to its file under `root`, per SITE; nothing else is ever served."""
+    root = root.resolve()
+    files = {}
+    for folder, prefix, suffixes, recurse in SITE:
+        base = root / folder
+        for path in _walk(base, recurse):
+            if (suffixes is None or path.suffix in suffixes) and _inside(path, root):
+                files[prefix + path.relative_to(base).as_posix()] = path
+    return Site(root, files)
+
+
+def build(dest: Path, root: Path) -> tuple[int, int, int]:
+    """Write the site map of `root` into `dest`, with a .gz sibling per compressible file.
+
+    Returns (files, bytes, gzip bytes).
+    """
+    dest, root = dest.resolve(), root.resolve()
+    if dest == root or dest in root.parents or dest.is_relative_to(root / "web"):
+        raise SetupError(f"refusing to build into {dest}: pick a folder outside the repository root and web/")
+    site = site_map(root)
+    size = packed_size = 0
+
+    def fill(staging: Path) -> None:
+        nonlocal size, packed_size
+        for url, file in site.files.items():
+            target = staging / url.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = file.read_bytes()
+            target.write_bytes(data)
+            size += len(data)
+            if file.suffix in COMPRESSIBLE:
+                packed = _gzip(data)
+                target.with_name(target.name + ".gz").write_bytes(packed)
+                packed_size += len(packed)
+
+    _replace_dir(dest, BUILD_MARKER, "Built by serve.py --build; rebuilding wipes this folder.\n", fill)
+    return len(site.files), size, packed_size
+
+
+def _route(target: str) -> str | None:
+    """Turn a request target into a site-map key, or None for anything that tries to leave the map."""
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if not path.startswith("/") or any(code in path.lower() for code in ("%2f", "%5c", "%00")):
+        return None
+    try:
+        path = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if "\\" in path or "\x00" in path or "//" in path or any(s in (".", "..") for s in path.split("/")):
+        return None
+    return "/index.html" if path == "/" else path
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip (present, and not with q=0)."""
+    for item in (header or "").split(","):
+        coding, *params = item.split(";")
+        if coding.strip().lower() == "gzip":
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip().lower() == "q":
+                    try:
+                        return float(value) > 0
+                    except ValueError:
+                        return False
+            return True
+    return False
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison, so W/ prefixes are ignored."""
+    tags = {tag.strip().removeprefix("W/") for tag in (header or "").split(",")}
+    return "*" in tags or etag in tags
+
+
+@dataclass
+class _Entry:
+    stamp: tuple[int, int]
+    data: bytes
+    etag: str
+    packed: bytes | None = None
+
+
+class _FileCache:
+    """File bytes, ETag and gzip bytes, computed once per (path, mtime, size) and shared by all threads.
+
+    A lock per file means 50 simultaneous first requests for the 14 MB ORT wasm compress it once,
+    while requests for other files carry on.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._file_locks: dict[Path, threading.Lock] = {}
+        self._entries: dict[Path, _Entry] = {}
+
+    def load(self, path: Path, packed: bool) -> tuple[bytes, str]:
+        """Return (body, etag) for `path`, gzipped when `packed`."""
+        with self._lock:
+            file_lock = self._file_locks.setdefault(path, threading.Lock())
+        with file_lock:
+            st = path.stat()
+            entry = self._entries.get(path)
+            if entry is None or entry.stamp != (st.st_mtime_ns, st.st_size):
+                data = path.read_bytes()
+                entry = _Entry((st.st_mtime_ns, st.st_size), data, hashlib.sha256(data).hexdigest()[:32])
+                self._entries[path] = entry
+            if not packed:
+                return entry.data, f'"{entry.etag}"'
+            if entry.packed is None:
+                entry.packed = _gzip(entry.data)
+            return entry.packed, f'"{entry.etag}-gzip"'
+
+
+class _Reject(Exception):
+    """Stop handling a request with this status."""
+
+    def __init__(self, status: HTTPStatus) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    """A request handler class serving exactly `site`."""
+    cache = _FileCache()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # The stdlib default HTTP/0.9 answers early errors (garbage request line) without a status line.
+        default_request_version = "HTTP/1.0"
+        timeout = 60  # idle keep-alive connections give their thread back eventually
+
+        def version_string(self) -> str:
+            """Name the app in the Server header, without advertising the Python version."""
+            return "vae-explainer"
+
+        def __getattr__(self, name: str) -> Callable[[], None]:
+            """Answer any method but GET and HEAD with 405 (the stdlib would say 501)."""
+            if name.startswith("do_"):
+                return lambda: self.send_error(HTTPStatus.METHOD_NOT_ALLOWED)
+            raise AttributeError(name)
+
+        def parse_request(self) -> bool:
+            """Also reject HTTP/0.9 ("GET /"), whose responses would carry no headers at all."""
+            if not super().parse_request():
+                return False
+            if len(self.requestline.split()) != 3:
+                self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not supported")
+                return False
+            return True
+
+        def do_GET(self) -> None:
+            self._respond(with_body=True)
+
+        def do_HEAD(self) -> None:
+            self._respond(with_body=False)
+
+        def _respond(self, with_body: bool) -> None:
+            try:
+                status, headers, body = self._prepare()
+            except _Reject as reject:
+                self.send_error(reject.status)
+                return
+            except Exception as exc:  # a bug must cost one request, not leak a traceback to the client
+                self.log_message("internal error for %s: %r", self.path, exc)
+                self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR)
+                return
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if with_body and status == HTTPStatus.OK:
+                self.wfile.write(body)
+
+        def _prepare(self) -> tuple[HTTPStatus, list[tuple[str, str]], bytes]:
+            """Everything that can fail happens here, before any header is sent."""
+            url = _route(self.path)
+            path = site.files.get(url) if url else None
+            if path is None:
+                raise _Reject(HTTPStatus.NOT_FOUND)
+            if not _inside(path, site.root):
+                raise _Reject(HTTPStatus.FORBIDDEN)
+            compressible = path.suffix in COMPRESSIBLE
+            packed = compressible and _accepts_gzip(self.headers.get("Accept-Encoding"))
+            try:
+                body, etag = cache.load(path, packed)
+            except OSError as exc:
+                raise _Reject(HTTPStatus.NOT_FOUND) from exc
+            cache_control = "public, max-age=31536000, immutable" if url.startswith(IMMUTABLE_PREFIX) else "no-cache"
+            headers = [("ETag", etag), ("Cache-Control", cache_control)]
+            if compressible:
+                headers.append(("Vary", "Accept-Encoding"))
+            if _etag_matches(self.headers.get("If-None-Match"), etag):
+                return HTTPStatus.NOT_MODIFIED, headers, b""
+            headers.append(("Content-Type", MIME.get(path.suffix, "application/octet-stream")))
+            headers.append(("Content-Length", str(len(body))))
+            if packed:
+                headers.append(("Content-Encoding", "gzip"))
+            return HTTPStatus.OK, headers, body
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """A short plain-text error that echoes no markup, with the security headers, then close."""
+            status = HTTPStatus(code)
+            body = f"{status.value} {status.phrase}{f': {message}' if message else ''}\n".encode("utf-8", "replace")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            if status == HTTPStatus.METHOD_NOT_ALLOWED:
+                self.send_header("Allow", "GET, HEAD")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def end_headers(self) -> None:
+            for name, value in SECURITY_HEADERS:
+                self.send_header(name, value)
+            super().end_headers()
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            self.log_message('"%s" %s', self.requestline[:200], code)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """One compact line per event, with control characters from the request escaped."""
+            sys.stderr.write(f"{self.address_string()} {(format % args).translate(_CONTROL)}\n")
+
+    return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def server_bind(self) -> None:
+        """Skip HTTPServer's socket.getfqdn(), a reverse-DNS lookup that can stall startup."""
+        TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A client hanging up mid-response is routine: one line, no traceback."""
+        sys.stderr.write(f"{client_address[0]} connection error: {sys.exception()!r}\n")
+
+
+def make_server(site: Site, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """A threaded server for `site`, bound but not yet serving."""
+    return _Server((host, port), make_handler(site))
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Vendor, serve or statically build the VAE Explainer.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=8000, help="port to bind; 0 picks a free one")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--vendor", action="store_true", help="copy the npm files into web/vendor/ and exit")
+    mode.add_argument("--build", metavar="DIR", type=Path, help="write the static site into DIR and exit")
+    args = parser.parse_args(argv)
+    try:
+        if args.vendor:
+            count = vendor(NODE_MODULES, VENDOR_DIR)
+            print(f"Vendored {count} files into {VENDOR_DIR}")
+            return 0
+        _ensure_vendor()
+        if args.build:
+            count, size, packed = build(args.build, ROOT)
+            print(f"Built {count} files ({size:,} bytes; {packed:,} bytes of .gz siblings) into {args.build}")
+            return 0
+        server = make_server(site_map(ROOT), args.host, args.port)
+    except SetupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    host, port = server.server_address[:2]
+    print(f"Serving VAE Explainer at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Export the trained VAE into the small files the page ships: two ONNX models, the latent map, the presets and
+the model card. The page never needs TensorFlow; it needs exactly these files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import tensorflow as tf
+import tf2onnx
+
+from training.evaluate import encode, sessions
+
+OPSET = 17  # onnxruntime-web 1.30 runs it
+MAP_SIZE = 10_000  # the latent map: μ of the first 10,000 training images
+
+
+def _export(model, input_name: str, input_shape: tuple, outputs: list[str], path: Path) -> None:
+    """Convert one Keras model with a dynamic batch named "batch", and name its outputs as the page reads them."""
+    spec = [tf.TensorSpec((None, *input_shape), tf.float32, name=input_name)]
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET)
+    graph = proto.graph
+    renames = {out.name: name for out, name in zip(graph.output, outputs, strict=True)}
+    for node in graph.node:
+        node.output[:] = [renames.get(o, o) for o in node.output]
+        node.input[:] = [renames.get(i, i) for i in node.input]
+    for out in graph.output:
+        out.name = renames[out.name]
+    for value in [*graph.input, *graph.output]:
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    onnx.checker.check_model(proto)
+    path.write_bytes(proto.SerializeToString())
+
+
+def export_models(vae, out: Path) -> None:
+    _export(vae.encoder, "image", (28, 28, 1), ["z_mean", "z_log_var"], out / "encoder.onnx")
+    _export(vae.decoder, "z", (2,), ["reconstruction"], out / "decoder.onnx")
+
+
+def write_latent_map(out: Path, mu: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """μ as little-endian float32 pairs, then one uint8 label per point: 90 KB the page reads with `array`."""
+    mu = mu[:MAP_SIZE].astype("<f4")
+    labels = labels[:MAP_SIZE].astype(np.uint8)
+    (out / "latent_map.bin").write_bytes(mu.tobytes() + labels.tobytes())
+    manifest = {
+        "file": "latent_map.bin",
+        "description": f"mu of the first {MAP_SIZE} MNIST training images, with their labels",
+        "count": len(mu),
+        "mu": {"dtype": "float32", "byte_order": "little", "shape": list(mu.shape), "offset": 0},
+        "labels": {"dtype": "uint8", "shape": [len(labels)], "offset": mu.nbytes},
+        "byte_length": mu.nbytes + labels.nbytes,
+        "ranges": {"mu_min": mu.min(axis=0).tolist(), "mu_max": mu.max(axis=0).tolist()},
+    }
+    (out / "latent_map.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return mu, labels
+
+
+def write_presets(out: Path, test_images: np.ndarray, test_labels: np.ndarray, test_mu: np.ndarray) -> None:
+    """One real test digit per class: the one whose μ is nearest its class's median μ, i.e. the most typical."""
+    chosen = []
+    for digit in range(10):
+        idx = np.flatnonzero(test_labels == digit)
+        centre = np.median(test_mu[idx], axis=0)
+        chosen.append(int(idx[np.argmin(((test_mu[idx] - centre) ** 2).sum(axis=1))]))
+    (out / "presets.bin").write_bytes(test_images[chosen].astype(np.uint8).tobytes())
+    manifest = {
+        "file": "presets.bin",
+        "description": "one MNIST test image per digit 0-9, uint8 pixels, row-major",
+        "dtype": "uint8",
+        "shape": [10, 28, 28],
+        "labels": list(range(10)),
+        "test_indices": chosen,
+        "rule": "per digit, the test image whose mu is nearest the median mu of that digit's test images",
+    }
+    (out / "presets.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_all(vae, out: Path, train_split, test_split) -> dict:
+    """Write every artifact and return the figures for the model card."""
+    out.mkdir(parents=True, exist_ok=True)
+    export_models(vae, out)
+    encoder, _ = sessions(out)
+    map_mu, map_labels = write_latent_map(
+        out, *(a[:MAP_SIZE] for a in (encode(encoder, train_split.images[:MAP_SIZE])[0], train_split.labels))
+    )
+    test_mu, _ = encode(encoder, test_split.images)
+    write_presets(out, test_split.images, test_split.labels, test_mu)
+    keras_mu = vae.encoder.predict(train_split.images[:256, ..., None] / 255.0, verbose=0)[0]
+    return {
+        "map_mu": map_mu,
+        "map_labels": map_labels,
+        "onnx_vs_keras_max_abs_diff_mu": float(np.abs(keras_mu - map_mu[:256]).max()),
+    }

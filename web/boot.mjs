@@ -1,0 +1,37 @@
+// The one piece of JavaScript. It starts PyScript, and if the Python runtime itself cannot load (a missing
+// vendored file, say), Python cannot report it, so this watchdog names what failed instead of spinning.
+const stage = document.querySelector('#loading [data-stage="runtime"]');
+const message = document.getElementById("message");
+
+function fail(text) {
+  if (document.documentElement.dataset.ready === "true") return;
+  stage.dataset.status = "failed";
+  message.hidden = false;
+  message.className = "message error";
+  message.textContent = text;
+}
+
+addEventListener("error", (event) => {
+  const url = event.target && (event.target.src || event.target.href);
+  if (url) fail(`Could not load ${new URL(url).pathname}: the file is missing or broken. Run \`make serve\`, which vendors the runtime.`);
+}, true);
+
+addEventListener("unhandledrejection", (event) => {
+  const text = String(event.reason && (event.reason.message || event.reason));
+  fail(`The Python runtime failed to start: ${text}`);
+});
+
+setTimeout(() => {
+  if (!document.documentElement.dataset.pyStarted) fail("The Python runtime did not start within 60 s. The browser console names the file that failed.");
+}, 60000);
+
+try {
+  const { hooks } = await import("./vendor/pyscript/core.js");
+  // PyScript serialises its worker hooks with Function(), which the page's Content-Security-Policy (no
+  // 'unsafe-eval') forbids. The app runs on the main thread and starts no worker, so those hooks are unused.
+  for (const name of ["onReady", "onBeforeRun", "onBeforeRunAsync", "onAfterRun", "onAfterRunAsync"]) {
+    hooks.worker[name].clear();
+  }
+} catch (error) {
+  fail(`Could not load the PyScript runtime (/vendor/pyscript/core.js): ${error.message}. Run \`make serve\`, which vendors it.`);
+}
