@@ -137,6 +137,7 @@ class App:
         # Scheduling: what is stale, whether a frame is requested, whether one is running.
         self.need_encode = self.need_decode = False
         self.frame_requested = self.busy = False
+        self.shown_busy = None
         self.drawing = None  # pointerId of the stroke in progress
         self.contexts = {}
         self.image_data = {}
@@ -172,8 +173,6 @@ class App:
             self.dom.el("reconstruction").classList.add("unavailable")
         self.paint_drawing()
         self.request(encode=True)
-        await self.run_frame()
-        ROOT.dataset.ready = "true"
 
     def read_hash(self, problems):
         text = js.location.hash
@@ -402,9 +401,16 @@ class App:
     def request(self, encode):
         self.need_encode = self.need_encode or encode
         self.need_decode = True
+        self.set_busy(True)
         if not self.frame_requested and not self.busy:
             self.frame_requested = True
             js.requestAnimationFrame(self.frame_proxy)
+
+    def set_busy(self, busy):
+        """`data-busy` on <html>: tests and benchmarks wait on it to know the numbers shown are the latest."""
+        if busy != self.shown_busy:
+            self.shown_busy = busy
+            ROOT.dataset.busy = "true" if busy else "false"
 
     def on_frame(self, timestamp):
         self.frame_requested = False
@@ -418,12 +424,15 @@ class App:
             encode, self.need_encode, self.need_decode = self.need_encode, False, False
             await self.compute(encode)
             self.render()
+            ROOT.dataset.ready = "true"
         except (NonFiniteError, encoder.ModelOutputError) as error:
             self.message(f"Skipped a frame: {error}", error=True)
         finally:
             self.busy = False
         if self.need_decode:
             self.request(self.need_encode)
+        elif not self.frame_requested:
+            self.set_busy(False)
 
     async def compute(self, encode):
         if encode or self.mu is None:

@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder holding the four MNIST IDX files")
     parser.add_argument("--out", type=Path, default=REPO / "models", help="where the artifacts go")
     parser.add_argument("--epochs", type=int, default=None, help="override the 30 epochs (smoke runs only)")
+    parser.add_argument("--seed", type=int, default=None, help="override the seed in training/vae.py")
     args = parser.parse_args(argv)
 
     try:
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.export import export_all, sha256
 
     epochs = args.epochs or vae_module.EPOCHS
+    seed = vae_module.SEED if args.seed is None else args.seed
     steps = -(-len(train_split.images) // vae_module.BATCH_SIZE)
     started = time.time()
     vae, history = vae_module.train(train_split.images, epochs=epochs, callbacks=[progress_callback(epochs, steps)])
@@ -123,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
     artifacts = ["encoder.onnx", "decoder.onnx", "latent_map.bin", "latent_map.json", "presets.bin", "presets.json"]
     card = {
-        "command": "python -m training" + (f" --epochs {epochs}" if args.epochs else ""),
-        "seed": vae_module.SEED,
+        "command": " ".join(["python -m training", *(argv if argv is not None else sys.argv[1:])]),
+        "seed": seed,
         "epochs": epochs,
         "batch_size": vae_module.BATCH_SIZE,
         "latent_dim": vae_module.LATENT_DIM,

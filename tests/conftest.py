@@ -1,0 +1,119 @@
+"""Shared fixtures: the pure core on sys.path, the real server, and the real page in Debian's Chromium."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "pysrc"))
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+READY_TIMEOUT_MS = 90_000
+
+
+def start_server(root=None, extra=()):
+    """serve.py in a subprocess on a free port, exactly as a user runs it; returns (process, base URL)."""
+    cmd = [sys.executable, str(REPO / "serve.py"), "--port", "0", *extra]
+    proc = subprocess.Popen(
+        cmd, cwd=root or REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
+    )
+    line = proc.stdout.readline()
+    if "http://" not in line:
+        proc.kill()
+        raise RuntimeError(f"serve.py did not start: {line!r}")
+    url = line[line.index("http://") :].split()[0]
+    return proc, url if url.endswith("/") else url + "/"
+
+
+def stop_server(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    finally:
+        proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    proc, url = start_server()
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make setup` (it installs Debian's chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageWatch:
+    """A page plus everything worth asserting about its life: console errors and foreign requests."""
+
+    def __init__(self, page, base_url):
+        self.page = page
+        self.base = urlsplit(base_url)
+        self.errors = []
+        self.foreign = []
+        self.csp_violations = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on("request", self._request)
+
+    def _console(self, message):
+        if message.type == "error":
+            self.errors.append(message.text)
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
+
+    def _request(self, request):
+        parts = urlsplit(request.url)
+        if parts.scheme in ("data", "blob"):
+            return
+        if (parts.scheme, parts.netloc) != (self.base.scheme, self.base.netloc):
+            self.foreign.append(request.url)
+
+    def open(self, url, ready=True):
+        self.page.goto(url)
+        if ready:
+            self.wait_ready()
+        return self.page
+
+    def wait_ready(self):
+        self.page.wait_for_selector("html[data-ready=true]", state="attached", timeout=READY_TIMEOUT_MS)
+
+    def vector(self, name):
+        """One of #latent-plot's data-mu / data-sigma / data-z / data-epsilon as a list of floats."""
+        text = self.page.get_attribute("#latent-plot", f"data-{name}")
+        return [float(v) for v in text.split(",")]
+
+    def settle(self):
+        """Wait until the page has no frame in flight, so the numbers shown are the latest."""
+        self.page.wait_for_selector("html[data-busy=false]", state="attached", timeout=10_000)
+
+
+@pytest.fixture
+def watch(browser, server_url):
+    context = browser.new_context(viewport={"width": 1300, "height": 950})
+    page = context.new_page()
+    yield PageWatch(page, server_url)
+    context.close()

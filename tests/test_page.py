@@ -1,0 +1,148 @@
+"""End to end: the real page, the real ONNX models in onnxruntime-web, driven in Debian's Chromium."""
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import artifacts
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "build" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def latent_map():
+    models = REPO / "models"
+    mu, labels, _ = artifacts.parse_latent_map(
+        (models / "latent_map.json").read_text(), (models / "latent_map.bin").read_bytes()
+    )
+    return mu, labels
+
+
+def knn_vote(latent_map, point, k=10):
+    mu, labels = latent_map
+    nearest = sorted(range(len(mu)), key=lambda i: math.dist(mu[i], point))[:k]
+    return Counter(labels[i] for i in nearest).most_common(1)[0][0]
+
+
+def canvas_pixels(page, selector):
+    return page.evaluate(
+        """(sel) => { const c = document.querySelector(sel);
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""",
+        selector,
+    )
+
+
+def draw(page, strokes):
+    """Draw strokes given in canvas units (0–280) with the mouse, as a learner would."""
+    box = page.locator("#draw-canvas").bounding_box()
+    scale = box["width"] / 280
+    for stroke in strokes:
+        x0, y0 = stroke[0]
+        page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=4)
+        page.mouse.up()
+
+
+SEVEN = [[(70, 60), (210, 60), (160, 150), (120, 240)]]
+
+
+def assert_consistent(watch):
+    mu, sigma, eps, z = (watch.vector(n) for n in ("mu", "sigma", "epsilon", "z"))
+    for i in range(2):
+        assert z[i] == pytest.approx(mu[i] + sigma[i] * eps[i], rel=1e-9, abs=1e-9)
+
+
+def test_ready_without_errors_or_foreign_requests(watch, server_url):
+    page = watch.open(server_url)
+    watch.settle()
+    assert watch.errors == []
+    assert watch.foreign == []
+    assert watch.csp_violations == []
+    assert page.locator("#scatter path").count() == 10
+    assert page.get_attribute("[data-preset='3']", "aria-pressed") == "true"
+    assert_consistent(watch)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
+
+
+def test_each_preset_lands_among_its_own_digits(watch, server_url, latent_map):
+    page = watch.open(server_url)
+    wrong = []
+    for digit in range(10):
+        page.click(f"[data-preset='{digit}']")
+        watch.settle()
+        vote = knn_vote(latent_map, watch.vector("mu"))
+        if vote != digit:
+            wrong.append((digit, vote))
+    assert wrong == []
+    assert watch.errors == []
+
+
+def test_drawing_changes_mu_and_reconstruction(watch, server_url, latent_map):
+    page = watch.open(server_url)
+    watch.settle()
+    mu_before = watch.vector("mu")
+    recon_before = canvas_pixels(page, "#reconstruction")
+    page.click("#clear-button")
+    draw(page, SEVEN)
+    watch.settle()
+    assert watch.vector("mu") != mu_before
+    assert canvas_pixels(page, "#reconstruction") != recon_before
+    seen = canvas_pixels(page, "#encoder-input")
+    assert max(seen[0::4]) < 100  # the encoder input has ink (dark pixels)
+    assert knn_vote(latent_map, watch.vector("mu")) == 7
+    assert_consistent(watch)
+    assert watch.errors == []
+
+
+def test_hover_moves_z_not_mu(watch, server_url):
+    page = watch.open(server_url)
+    watch.settle()
+    mu, z = watch.vector("mu"), watch.vector("z")
+    recon = canvas_pixels(page, "#reconstruction")
+    box = page.locator("#latent-plot").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.25)
+    watch.settle()
+    assert watch.vector("mu") == mu
+    assert watch.vector("z") != z
+    assert canvas_pixels(page, "#reconstruction") != recon
+    assert_consistent(watch)
+    page.mouse.move(box["x"] + box["width"] + 50, box["y"] - 50)  # leave: back to the sample
+    watch.settle()
+    assert watch.vector("z") == z
+
+
+def test_click_pins_and_keys_nudge(watch, server_url):
+    page = watch.open(server_url)
+    watch.settle()
+    box = page.locator("#latent-plot").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.4)
+    page.mouse.move(box["x"] + box["width"] + 50, box["y"] - 50)
+    watch.settle()
+    pinned = watch.vector("z")
+    page.focus("#latent-plot")
+    page.keyboard.press("ArrowRight")
+    watch.settle()
+    assert watch.vector("z") == pytest.approx([pinned[0] + 0.1, pinned[1]])
+    assert_consistent(watch)
+
+
+def test_resample_changes_z_and_epsilon_only(watch, server_url):
+    page = watch.open(server_url)
+    watch.settle()
+    before = {n: watch.vector(n) for n in ("mu", "sigma", "epsilon", "z")}
+    page.click("#resample-button")
+    watch.settle()
+    after = {n: watch.vector(n) for n in ("mu", "sigma", "epsilon", "z")}
+    assert after["mu"] == before["mu"]
+    assert after["sigma"] == before["sigma"]
+    assert after["epsilon"] != before["epsilon"]
+    assert after["z"] != before["z"]
+    assert_consistent(watch)
