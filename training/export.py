@@ -59,14 +59,22 @@ def write_latent_map(out: Path, mu: np.ndarray, labels: np.ndarray) -> tuple[np.
     return mu, labels
 
 
-def write_presets(out: Path, test_images: np.ndarray, test_labels: np.ndarray, test_mu: np.ndarray) -> None:
-    """One real test digit per class: the one whose μ is nearest its class's median μ, i.e. the most typical."""
+def write_presets(out: Path, test_split, test_mu: np.ndarray, map_mu: np.ndarray, map_labels: np.ndarray) -> None:
+    """One real test digit per class, typical and unambiguous, so a learner's first click lands among its kind.
+
+    Per digit: among the test images whose 10 nearest latent-map points all carry its label, the one whose μ is
+    nearest the median μ of that digit's test images (or simply the nearest to the median, if none qualifies).
+    """
     chosen = []
     for digit in range(10):
-        idx = np.flatnonzero(test_labels == digit)
+        idx = np.flatnonzero(test_split.labels == digit)
+        d2 = ((test_mu[idx, None, :] - map_mu[None, :, :]) ** 2).sum(axis=2)
+        neighbours = map_labels[np.argpartition(d2, 10, axis=1)[:, :10]]
+        clear = idx[(neighbours == digit).all(axis=1)]
+        pool = clear if len(clear) else idx
         centre = np.median(test_mu[idx], axis=0)
-        chosen.append(int(idx[np.argmin(((test_mu[idx] - centre) ** 2).sum(axis=1))]))
-    (out / "presets.bin").write_bytes(test_images[chosen].astype(np.uint8).tobytes())
+        chosen.append(int(pool[np.argmin(((test_mu[pool] - centre) ** 2).sum(axis=1))]))
+    (out / "presets.bin").write_bytes(test_split.images[chosen].astype(np.uint8).tobytes())
     manifest = {
         "file": "presets.bin",
         "description": "one MNIST test image per digit 0-9, uint8 pixels, row-major",
@@ -74,7 +82,8 @@ def write_presets(out: Path, test_images: np.ndarray, test_labels: np.ndarray, t
         "shape": [10, 28, 28],
         "labels": list(range(10)),
         "test_indices": chosen,
-        "rule": "per digit, the test image whose mu is nearest the median mu of that digit's test images",
+        "rule": "per digit, among test images whose 10 nearest latent-map points all carry its label, "
+        "the one whose mu is nearest the median mu of that digit's test images",
     }
     (out / "presets.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
@@ -92,7 +101,7 @@ def export_all(vae, out: Path, train_split, test_split) -> dict:
         out, *(a[:MAP_SIZE] for a in (encode(encoder, train_split.images[:MAP_SIZE])[0], train_split.labels))
     )
     test_mu, _ = encode(encoder, test_split.images)
-    write_presets(out, test_split.images, test_split.labels, test_mu)
+    write_presets(out, test_split, test_mu, map_mu, map_labels)
     keras_mu = vae.encoder.predict(train_split.images[:256, ..., None] / 255.0, verbose=0)[0]
     return {
         "map_mu": map_mu,
