@@ -3,23 +3,34 @@ module prepares batches of z (the manifold grid, the interpolation path, the sam
 into canvas pixels.
 """
 
-import math
-
 INPUT_NAME = "z"
 OUTPUT_NAME = "reconstruction"
 PIXELS = 784
 
 
-def grayscale_rgba(image, ink=(17, 17, 17), paper=(255, 255, 255)):
-    """784 intensities in [0, 1] → RGBA bytes for putImageData; ink on paper, like the drawing canvas."""
-    out = bytearray(len(image) * 4)
-    for i, v in enumerate(image):
-        v = 0.0 if not math.isfinite(v) else min(1.0, max(0.0, v))
-        j = i * 4
-        out[j] = round(paper[0] + (ink[0] - paper[0]) * v)
-        out[j + 1] = round(paper[1] + (ink[1] - paper[1]) * v)
-        out[j + 2] = round(paper[2] + (ink[2] - paper[2]) * v)
-        out[j + 3] = 255
+def grayscale_rgba(image, ink=17, paper=255):
+    """Intensities in [0, 1] → RGBA bytes for putImageData; dark ink on white paper, like the drawing canvas.
+
+    One bytes() pass, then slice assignment at C speed: this runs per frame, and for 400 images at once.
+    """
+    span = ink - paper
+    gray = bytes(paper + int(span * (v if 0.0 <= v <= 1.0 else 1.0 if v > 1.0 else 0.0) - 0.5) for v in image)
+    out = bytearray(len(gray) * 4)
+    out[0::4] = out[1::4] = out[2::4] = gray
+    out[3::4] = b"\xff" * len(gray)
+    return out
+
+
+def tile_rgba(images, n, size=28):
+    """n×n decoded images, row by row, as one RGBA picture (the manifold), so it paints in one call."""
+    width = n * size
+    out = bytearray(width * width * 4)
+    for k, image in enumerate(images):
+        rgba = grayscale_rgba(image)
+        x0, y0 = (k % n) * size, (k // n) * size
+        for row in range(size):
+            start = ((y0 + row) * width + x0) * 4
+            out[start : start + size * 4] = rgba[row * size * 4 : (row + 1) * size * 4]
     return out
 
 

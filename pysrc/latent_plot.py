@@ -111,3 +111,24 @@ def legend_markup():
         f'<span class="legend-item"><i style="background:{color}"></i>{digit}</span>'
         for digit, color in enumerate(LABEL_COLORS)
     )
+
+
+def prior_markup(plot, levels=(1, 2, 3)):
+    """The prior N(0, I) as its 1σ, 2σ, 3σ circles around the origin, in the plot's latent units."""
+    cx, cy = plot.to_pixels((0.0, 0.0))
+    return "".join(element("circle", cx=cx, cy=cy, r=plot.x.length(k), class_="prior") for k in levels)
+
+
+def dots_markup(plot, points, class_):
+    """Small dots at latent points (the many samples of q(z|x))."""
+    return "".join(element("circle", cx=plot.x(x), cy=plot.y(y), r=2.5, class_=class_) for x, y in points)
+
+
+def path_markup(plot, a, b):
+    """The straight interpolation path from A to B, with labelled ends."""
+    (ax, ay), (bx, by) = plot.to_pixels(a), plot.to_pixels(b)
+    return element("line", x1=ax, y1=ay, x2=bx, y2=by, class_="interp-path") + "".join(
+        element("circle", cx=x, cy=y, r=7, class_="interp-end")
+        + element("text", name, x=x, y=y + 4, class_="interp-label", text_anchor="middle")
+        for name, x, y in (("A", ax, ay), ("B", bx, by))
+    )

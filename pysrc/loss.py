@@ -30,3 +30,17 @@ def kl_divergence(mu, log_var):
 def negative_elbo(reconstruction, kl):
     """What training minimises for one image: reconstruction + total KL (β = 1)."""
     return reconstruction + math.fsum(kl)
+
+
+def heatmap_rgba(values, vmax=None):
+    """Per-pixel losses → RGBA bytes on a black–red–yellow–white ramp, scaled to the largest value shown."""
+    top = vmax or max(max(values), 1e-9)
+    out = bytearray(len(values) * 4)
+    for i, v in enumerate(values):
+        t = min(1.0, max(0.0, v / top)) if math.isfinite(v) else 1.0
+        j = i * 4
+        out[j] = int(255 * min(1.0, 3 * t))
+        out[j + 1] = int(255 * min(1.0, max(0.0, 3 * t - 1)))
+        out[j + 2] = int(255 * min(1.0, max(0.0, 3 * t - 2)))
+        out[j + 3] = 255
+    return out

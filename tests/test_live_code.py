@@ -1,0 +1,583 @@
+"""Live code under CPython: the learner's lessons, every way an edit can go wrong, and the fall-backs."""
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "pysrc"))
+
+import distribution
+import live_code
+import loss
+import sample
+from live_code import SWAPPABLE, EditError, Registry, Swappable, apply_module, original_source
+
+ORIGINAL = {module: original_source(module) for module in ("distribution", "sample", "loss")}
+REPARAMETERIZE_RETURN = "    return [m + s * e for m, s, e in zip(mu, sigma, epsilon, strict=True)]"
+SIGMA_RETURN = "    return [math.exp(0.5 * v) for v in log_var]"
+MU, SIGMA, EPSILON = [0.3, -1.2], [0.5, 2.0], [1.5, -0.4]
+LOG_VAR = [-1.0, 0.8]
+
+
+def edit(module, old, new):
+    """The shipped module with one piece of text replaced, checked to be there exactly once."""
+    assert ORIGINAL[module].count(old) == 1, old
+    return ORIGINAL[module].replace(old, new)
+
+
+def body(new_body, module="sample", old=REPARAMETERIZE_RETURN):
+    """The shipped module with one function's return line replaced by new_body (already indented)."""
+    return edit(module, old, new_body)
+
+
+def line_of(source, text, after=0):
+    """The 1-based number of the first line holding text (after line `after`), as the editor shows it."""
+    for number, line in enumerate(source.splitlines(), start=1):
+        if number > after and text in line:
+            return number
+    raise AssertionError(f"{text!r} not in source")
+
+
+def failure(module, source):
+    with pytest.raises(EditError) as caught:
+        apply_module(module, source)
+    assert caught.value.module == module
+    assert str(caught.value) == caught.value.message
+    return caught.value
+
+
+def state(registry):
+    """Everything a failed apply must leave alone."""
+    return (registry.sources(), registry.edited, {name: registry.function(name) for name in SWAPPABLE})
+
+
+@pytest.fixture
+def registry():
+    return Registry()
+
+
+# ## The lessons
+
+
+def test_reparameterize_returning_mu_makes_z_stick_to_mu(registry):
+    assert registry.apply("sample", body("    return mu")) == ["reparameterize"]
+    assert registry.reparameterize(MU, SIGMA, EPSILON) == MU
+    assert registry.edited == {"sample"}
+
+
+def test_dropping_the_half_makes_sigma_exp_of_log_var(registry):
+    registry.apply("distribution", edit("distribution", "math.exp(0.5 * v)", "math.exp(v)"))
+    assert registry.sigma_from_log_var(LOG_VAR) == pytest.approx([math.exp(-1.0), math.exp(0.8)])
+
+
+def test_scaling_sigma_by_three(registry):
+    registry.apply("distribution", edit("distribution", "math.exp(0.5 * v)", "3 * math.exp(0.5 * v)"))
+    expected = [3 * s for s in distribution.sigma_from_log_var(LOG_VAR)]
+    assert registry.call("sigma_from_log_var", LOG_VAR) == pytest.approx(expected)
+
+
+def test_an_edited_kl_runs_too(registry):
+    registry.apply("loss", edit("loss", "-0.5 * (", "-1.0 * ("))
+    doubled = [2 * v for v in loss.kl_divergence(MU, LOG_VAR)]
+    assert registry.kl_divergence(MU, LOG_VAR) == pytest.approx(doubled)
+
+
+def test_results_come_back_as_fresh_lists_of_floats():
+    reparameterize = apply_module("sample", body("    return (1, 2.5)")).functions["reparameterize"]
+    result = reparameterize(MU, SIGMA, EPSILON)
+    assert result == [1.0, 2.5]
+    assert [type(v) for v in result] == [float, float]
+
+
+def test_an_edit_that_changes_its_inputs_cannot_change_the_callers():
+    source = body("    mu[0] = 99.0\n    return mu")
+    reparameterize = apply_module("sample", source).functions["reparameterize"]
+    mu = list(MU)
+    assert reparameterize(mu, SIGMA, EPSILON) == [99.0, MU[1]]
+    assert mu == MU
+
+
+def test_an_edit_may_use_the_stdlib_and_its_own_helpers(registry):
+    uses = "    return [statistics.fmean([m, m]) + helper(s, e) for m, s, e in zip(mu, sigma, epsilon)]"
+    source = "import statistics\n" + body(uses) + "\n\ndef helper(s, e):\n    return s * e\n"
+    registry.apply("sample", source)
+    expected = sample.reparameterize(MU, SIGMA, EPSILON)
+    assert registry.reparameterize(MU, SIGMA, EPSILON) == pytest.approx(expected)
+
+
+# ## Errors, with the line to mark
+
+
+def test_syntax_error_names_its_line():
+    source = edit("sample", "epsilon):", "epsilon)")
+    error = failure("sample", source)
+    line = line_of(source, "def reparameterize(")
+    assert error.line == line
+    assert error.message == f"SyntaxError on line {line}: expected ':'"
+    assert error.function is None
+
+
+def test_indentation_error_is_named_as_such():
+    source = body("    return mu\n        pass")
+    error = failure("sample", source)
+    assert error.line == line_of(source, "        pass")
+    assert error.message.startswith(f"IndentationError on line {error.line}: ")
+
+
+def test_exception_names_function_type_line_and_text():
+    source = body("    return [m / 0 for m in mu]")
+    error = failure("sample", source)
+    line = line_of(source, "m / 0")
+    assert (error.line, error.function) == (line, "reparameterize")
+    assert error.message == f"reparameterize raised ZeroDivisionError on line {line}: float division by zero"
+
+
+def test_exception_points_at_the_innermost_edited_line():
+    source = body("    return helper(mu)") + "\n\ndef helper(mu):\n    return statistics.mean([])\n"
+    source = "import statistics\n" + source
+    error = failure("sample", source)
+    assert error.line == line_of(source, "statistics.mean([])")
+    assert error.message.startswith(f"reparameterize raised StatisticsError on line {error.line}: ")
+
+
+def test_a_changed_signature_points_at_the_def_line():
+    source = edit("sample", "def reparameterize(mu, sigma, epsilon):", "def reparameterize(mu, sigma):")
+    error = failure("sample", source)
+    assert error.line == line_of(source, "def reparameterize(")
+    assert error.message == (
+        f"reparameterize raised TypeError on line {error.line}: "
+        "reparameterize() takes 2 positional arguments but 3 were given"
+    )
+
+
+def test_a_missing_module_is_an_error_with_its_line():
+    source = edit("sample", "import random\n", "import random\nimport numpy_is_not_in_the_page\n")
+    error = failure("sample", source)
+    line = line_of(source, "import numpy_is_not_in_the_page")
+    assert error.line == line
+    assert error.message == f"ModuleNotFoundError on line {line}: No module named 'numpy_is_not_in_the_page'"
+
+
+def test_top_level_exception_has_its_line():
+    source = ORIGINAL["loss"] + "\nx = {}['kl']\n"
+    error = failure("loss", source)
+    assert error.line == line_of(source, "x = {}")
+    assert error.message == f"KeyError on line {error.line}: 'kl'"
+
+
+def test_exit_in_the_edit_is_an_error_not_the_end_of_the_page():
+    source = ORIGINAL["loss"] + "\nimport sys\nsys.exit(3)\n"
+    assert failure("loss", source).message == f"SystemExit on line {line_of(source, 'sys.exit')}: 3"
+
+
+def test_a_learners_exception_text_is_cut_short_and_counted():
+    source = body("    raise ValueError('x' * 1000)")
+    assert failure("sample", source).message.endswith(": " + "x" * 200 + "…")
+    slow = [
+        "class Oops(Exception):",
+        "    def __str__(self):",
+        "        for _ in range(100_000):",
+        "            pass",
+    ]
+    source = "\n".join([*slow, "        return 'slow'", "", ""]) + body("    raise Oops()")
+    error = failure("sample", source)
+    assert error.message == f"reparameterize raised Oops on line {line_of(source, 'raise Oops')}"
+
+
+def test_null_bytes_are_an_edit_error():
+    assert failure("sample", ORIGINAL["sample"] + "\0").line is None
+
+
+# ## Results the page cannot draw
+
+
+@pytest.mark.parametrize("value", ["float('nan')", "math.inf", "-math.inf", "10 ** 400"])
+def test_non_finite_results_are_refused(value):
+    source = "import math\n" + body(f"    return [{value}, 0.0]")
+    error = failure("sample", source)
+    line = line_of(source, f"return [{value}")
+    assert error.line == line
+    shown = {"float('nan')": "nan", "math.inf": "inf", "-math.inf": "-inf", "10 ** 400": "inf"}[value]
+    assert error.message == (
+        f"reparameterize returned {shown} in position 0 (line {line}) — results must be finite numbers"
+    )
+
+
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        ("mu[0]", "a float (line {line}), expected a list of 2 numbers"),
+        ("'ab'", "a str (line {line}), expected a list of 2 numbers"),
+        ("None", "None (line {line}), expected a list of 2 numbers"),
+        ("{0: 1.0, 1: 2.0}", "a dict (line {line}), expected a list of 2 numbers"),
+        ("(m for m in mu)", "a generator (line {line}), expected a list of 2 numbers"),
+        ("[1.0, 2.0, 3.0]", "3 values (line {line}), expected 2"),
+        ("[1.0]", "1 value (line {line}), expected 2"),
+        ("[True, 0.0]", "True in position 0 (line {line}), expected a number"),
+        ("[0.0, '1']", "a str in position 1 (line {line}), expected a number"),
+        ("[0.0, 1j]", "a complex in position 1 (line {line}), expected a number"),
+        ("[0.0, [1.0]]", "a list in position 1 (line {line}), expected a number"),
+        ("Vector(mu)", "a Vector (line {line}), expected a list of 2 numbers"),
+    ],
+)
+def test_wrong_types_and_shapes_are_refused(returned, expected):
+    source = "class Vector(list):\n    pass\n\n" + body(f"    return {returned}")
+    error = failure("sample", source)
+    line = line_of(source, f"    return {returned}")
+    assert error.message == "reparameterize returned " + expected.format(line=line)
+    assert (error.line, error.function) == (line, "reparameterize")
+
+
+def test_a_missing_return_says_none():
+    source = body("    z = mu")
+    assert failure("sample", source).message.startswith("reparameterize returned None")
+
+
+@pytest.mark.parametrize(
+    ("new_body", "shown"),
+    [("    return [-math.exp(0.5 * v) for v in log_var]", "-1.0"), ("    return log_var", "0.0")],
+)
+def test_sigma_must_be_positive(new_body, shown):
+    source = body(new_body, "distribution", SIGMA_RETURN)
+    error = failure("distribution", source)
+    line = line_of(source, new_body.strip())
+    expected = f"sigma_from_log_var returned {shown} in position 0 (line {line}); σ must be positive"
+    assert error.message == expected
+
+
+def test_only_sigma_must_be_positive(registry):
+    registry.apply("sample", body("    return [-1.0, -2.0]"))
+    assert registry.reparameterize(MU, SIGMA, EPSILON) == [-1.0, -2.0]
+
+
+# ## Endless loops
+
+
+def stopped_quickly(module, source):
+    start = time.perf_counter()
+    error = failure(module, source)
+    assert time.perf_counter() - start < 3.0
+    return error
+
+
+def test_an_endless_loop_in_a_function_is_stopped():
+    source = body("    while True:\n        pass")
+    error = stopped_quickly("sample", source)
+    loop = line_of(source, "while True")
+    assert error.line in (loop, loop + 1)
+    assert error.message == (
+        f"reparameterize ran for more than 200,000 steps (an endless loop?) — stopped at line {error.line}"
+    )
+
+
+def test_an_endless_loop_at_the_top_level_is_stopped():
+    source = ORIGINAL["sample"] + "\nwhile True:\n    pass\n"
+    error = stopped_quickly("sample", source)
+    loop = line_of(source, "while True")
+    assert error.line in (loop, loop + 1)
+    assert error.function is None
+    assert error.message.startswith("the module's top-level code ran for more than 200,000 steps")
+
+
+def test_slow_lines_are_stopped_by_the_clock():
+    source = body("    for _ in range(100_000):\n        sum(range(3_000))\n    return mu")
+    error = stopped_quickly("sample", source)
+    loop = line_of(source, "range(100_000)")
+    assert error.line in (loop, loop + 1)
+    assert error.message.startswith("reparameterize ran for more than 0.5 s (an endless loop?)")
+
+
+def test_endless_recursion_is_an_error():
+    source = body("    return reparameterize(mu, sigma, epsilon)")
+    error = stopped_quickly("sample", source)
+    assert error.message.startswith("reparameterize raised RecursionError on line ")
+
+
+def test_except_exception_cannot_swallow_the_stop(monkeypatch):
+    monkeypatch.setattr(sample, "stop_caught", False, raising=False)
+    loop = [
+        "    import sample as shipped",
+        "    try:",
+        "        while True:",
+        "            pass",
+        "    except Exception:",
+        "        shipped.stop_caught = True",
+        "        return mu",
+    ]
+    assert "200,000 steps" in stopped_quickly("sample", body("\n".join(loop))).message
+    assert sample.stop_caught is False
+
+
+def test_a_bare_except_that_catches_the_stop_is_still_refused():
+    source = body("    try:\n        while True:\n            pass\n    except:\n        return mu")
+    assert "200,000 steps" in stopped_quickly("sample", source).message
+
+
+# ## The module as a whole
+
+
+def test_a_module_without_the_function_is_refused():
+    error = failure("loss", edit("loss", "def kl_divergence(", "def kl("))
+    assert error.message == "the module no longer defines kl_divergence"
+    assert (error.line, error.function) == (None, "kl_divergence")
+
+
+def test_a_function_still_used_at_the_top_level_fails_where_it_is_used():
+    """sample.py uses reparameterize as a default argument, so renaming it stops the module there."""
+    source = edit("sample", "def reparameterize(", "def reparam(")
+    error = failure("sample", source)
+    assert error.line == line_of(source, "reparameterize=reparameterize")
+    assert error.message == f"NameError on line {error.line}: name 'reparameterize' is not defined"
+
+
+def test_a_function_replaced_by_a_value_is_refused():
+    error = failure("sample", ORIGINAL["sample"] + "\nreparameterize = 2\n")
+    assert error.message == "reparameterize is no longer a function: the module sets it to an int"
+
+
+def test_an_unknown_module_is_a_programming_error():
+    with pytest.raises(ValueError, match="svg"):
+        apply_module("svg", "")
+
+
+def test_unchanged_source_gives_back_the_shipped_functions(registry):
+    applied = apply_module("sample", ORIGINAL["sample"] + "\n\n", ORIGINAL["sample"])
+    assert not applied.edited
+    assert applied.functions == {"reparameterize": sample.reparameterize}
+    registry.apply("sample", body("    return mu"))
+    assert registry.apply("sample", ORIGINAL["sample"]) == ["reparameterize"]
+    assert registry.edited == set()
+    assert registry.function("reparameterize") is sample.reparameterize
+
+
+def test_the_shipped_source_without_original_counts_as_an_edit():
+    applied = apply_module("sample", ORIGINAL["sample"])
+    assert applied.edited
+    assert applied.functions["reparameterize"] is not sample.reparameterize
+    expected = sample.reparameterize(MU, SIGMA, EPSILON)
+    assert applied.functions["reparameterize"](MU, SIGMA, EPSILON) == expected
+
+
+def test_a_failed_apply_keeps_the_last_good_edit(registry):
+    good = body("    return mu")
+    registry.apply("sample", good)
+    before = state(registry)
+    with pytest.raises(EditError):
+        registry.apply("sample", body("    return [m / 0 for m in mu]"))
+    assert state(registry) == before
+    assert registry.sources() == {"sample": good}
+
+
+def test_all_of_a_modules_functions_swap_or_none(monkeypatch):
+    """With two swappable functions in one module, one bad function keeps both out."""
+    monkeypatch.setattr(distribution, "sigma_doubled", lambda log_var: [1.0, 1.0], raising=False)
+    table = {**SWAPPABLE, "sigma_doubled": Swappable("distribution", samples=(((0.0, 0.0),),), positive=True)}
+    monkeypatch.setattr(live_code, "SWAPPABLE", table)
+    registry = Registry()
+    tripled = edit("distribution", "math.exp(0.5 * v)", "3 * math.exp(0.5 * v)")
+    with pytest.raises(EditError) as caught:
+        registry.apply("distribution", tripled + "\ndef sigma_doubled(log_var):\n    return [0.0, 1.0]\n")
+    assert caught.value.function == "sigma_doubled"
+    assert registry.function("sigma_from_log_var") is distribution.sigma_from_log_var
+    assert registry.edited == set()
+    good = tripled + "\ndef sigma_doubled(log_var):\n    return [2.0, 2.0]\n"
+    swapped = registry.apply("distribution", good)
+    assert sorted(swapped) == ["sigma_doubled", "sigma_from_log_var"]
+    assert registry.sigma_doubled([0.0, 0.0]) == [2.0, 2.0]
+    assert registry.sigma_from_log_var([0.0, 0.0]) == [3.0, 3.0]
+
+
+# ## Runtime: the page calls edits every frame
+
+
+FRAGILE = "    if mu[0] > 100:\n        raise ValueError('too far')\n    return [m + 1 for m in mu]"
+
+
+def test_a_guarded_function_checks_every_call():
+    reparameterize = apply_module("sample", body(FRAGILE)).functions["reparameterize"]
+    assert reparameterize(MU, SIGMA, EPSILON) == [m + 1 for m in MU]
+    with pytest.raises(EditError, match=r"reparameterize raised ValueError on line \d+: too far"):
+        reparameterize([1000.0, 0.0], SIGMA, EPSILON)
+
+
+def test_runtime_failure_falls_back_to_the_previous_good_edit(registry):
+    previous = body("    return mu")
+    registry.apply("sample", previous)
+    fragile = body(FRAGILE)
+    registry.apply("sample", fragile)
+    assert registry.reparameterize(MU, SIGMA, EPSILON) == [m + 1 for m in MU]
+    assert registry.last_error is None
+    far = [1000.0, 0.0]
+    assert registry.reparameterize(far, SIGMA, EPSILON) == far
+    error = registry.last_error
+    assert (error.function, error.module) == ("reparameterize", "sample")
+    assert error.line == line_of(fragile, "raise")
+    assert registry.sources() == {"sample": previous}
+    assert registry.edited == {"sample"}
+
+
+def test_runtime_failure_falls_back_to_the_original_at_last(registry):
+    registry.apply("sample", body(FRAGILE))
+    registry.apply("distribution", edit("distribution", "math.exp(0.5 * v)", "math.exp(v)"))
+    far = [1000.0, 0.0]
+    assert registry.reparameterize(far, SIGMA, EPSILON) == sample.reparameterize(far, SIGMA, EPSILON)
+    assert registry.last_error.message.startswith("reparameterize raised ValueError")
+    assert registry.function("reparameterize") is sample.reparameterize
+    assert registry.edited == {"distribution"}
+
+
+def test_the_newest_failure_is_the_one_reported(registry):
+    registry.apply("sample", body("    if mu[0] > 100:\n        raise KeyError('older')\n    return mu"))
+    registry.apply("sample", body(FRAGILE))
+    registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
+    assert "too far" in registry.last_error.message
+    assert registry.edited == set()
+
+
+def test_a_bad_value_at_runtime_falls_back_too(registry):
+    capped = "    return [math.exp(0.5 * v) if v < 100 else math.inf for v in log_var]"
+    registry.apply("distribution", body(capped, "distribution", SIGMA_RETURN))
+    assert registry.sigma_from_log_var([8.0, 0.0]) == distribution.sigma_from_log_var([8.0, 0.0])
+    assert registry.last_error is None
+    assert registry.sigma_from_log_var([200.0, 0.0]) == distribution.sigma_from_log_var([200.0, 0.0])
+    assert "results must be finite numbers" in registry.last_error.message
+
+
+def test_an_endless_loop_at_runtime_is_stopped_with_the_smaller_budget(registry):
+    registry.apply("sample", body("    while mu[0] > 100:\n        pass\n    return mu"))
+    start = time.perf_counter()
+    assert registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON) == sample.reparameterize(
+        [1000.0, 0.0], SIGMA, EPSILON
+    )
+    assert time.perf_counter() - start < 1.0
+    assert registry.last_error.message.startswith("reparameterize ran for more than 20,000 steps")
+
+
+def test_a_good_apply_clears_its_modules_error_only(registry):
+    registry.apply("sample", body(FRAGILE))
+    registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
+    registry.apply("loss", ORIGINAL["loss"] + "\n# tidy\n")
+    assert registry.last_error is not None
+    registry.apply("sample", body("    return mu"))
+    assert registry.last_error is None
+
+
+# ## Registry bookkeeping
+
+
+def test_reset_restores_the_originals(registry):
+    sample_edit = body("    return mu")
+    registry.apply("sample", sample_edit)
+    registry.apply("loss", ORIGINAL["loss"] + "\n# tidy\n")
+    registry.reset("loss")
+    assert registry.function("kl_divergence") is loss.kl_divergence
+    assert registry.edited == {"sample"}
+    assert registry.sources() == {"sample": sample_edit}
+    registry.apply("sample", body(FRAGILE))
+    registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
+    registry.reset()
+    assert {name: registry.function(name) for name in SWAPPABLE} == {
+        "sigma_from_log_var": distribution.sigma_from_log_var,
+        "reparameterize": sample.reparameterize,
+        "kl_divergence": loss.kl_divergence,
+    }
+    assert (registry.edited, registry.sources(), registry.last_error) == (set(), {}, None)
+
+
+def test_reset_of_a_module_clears_its_error(registry):
+    registry.apply("sample", body(FRAGILE))
+    registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
+    registry.reset("loss")
+    assert registry.last_error is not None
+    registry.reset("sample")
+    assert registry.last_error is None
+
+
+def test_the_registry_starts_with_the_shipped_code(registry):
+    assert registry.original_sources == ORIGINAL
+    assert registry.reparameterize(MU, SIGMA, EPSILON) == sample.reparameterize(MU, SIGMA, EPSILON)
+    assert registry.kl_divergence(MU, LOG_VAR) == loss.kl_divergence(MU, LOG_VAR)
+    assert (registry.edited, registry.sources(), registry.last_error) == (set(), {}, None)
+    with pytest.raises(AttributeError, match="gaussian_pdf"):
+        registry.gaussian_pdf  # noqa: B018
+
+
+# ## The tracer of whoever called us survives
+
+
+def sentinel(frame, event, arg):
+    return None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        body("    return mu"),
+        body("    return mu)"),
+        body("    return [m / 0 for m in mu]"),
+        body("    return [float('nan'), 0.0]"),
+        body("    while True:\n        pass"),
+        body("    try:\n        while True:\n            pass\n    except:\n        return mu"),
+        ORIGINAL["sample"] + "\nwhile True:\n    pass\n",
+    ],
+)
+def test_the_previous_tracer_is_restored(source, registry):
+    before = sys.gettrace()
+    sys.settrace(sentinel)
+    try:
+        try:
+            registry.apply("sample", source)
+            registry.reparameterize(MU, SIGMA, EPSILON)
+        except EditError:
+            pass
+        assert sys.gettrace() is sentinel
+    finally:
+        sys.settrace(before)
+
+
+def test_the_previous_tracer_is_restored_after_a_runtime_fall_back(registry):
+    registry.apply("sample", body(FRAGILE))
+    before = sys.gettrace()
+    sys.settrace(sentinel)
+    try:
+        registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
+        assert sys.gettrace() is sentinel
+    finally:
+        sys.settrace(before)
+    assert registry.last_error is not None
+
+
+# ## Any text at all
+
+
+@st.composite
+def edited_sources(draw):
+    """A module and either random text or its shipped source with a random stretch rewritten."""
+    module = draw(st.sampled_from(sorted(ORIGINAL)))
+    if draw(st.booleans()):
+        return module, draw(st.text())
+    source = ORIGINAL[module]
+    start = draw(st.integers(0, len(source)))
+    end = draw(st.integers(start, min(len(source), start + 30)))
+    return module, source[:start] + draw(st.text(max_size=12)) + source[end:]
+
+
+@settings(max_examples=150, deadline=None)
+@given(edited_sources())
+def test_any_text_is_applied_or_refused_with_an_edit_error(edited):
+    module, source = edited
+    registry = Registry()
+    registry.apply("sample", body("    return mu"))
+    before = state(registry)
+    try:
+        registry.apply(module, source)
+    except EditError as error:
+        assert error.message
+        assert error.module == module
+        assert error.line is None or error.line >= 1
+        assert state(registry) == before
