@@ -24,11 +24,21 @@ import sample
 import views
 from state import CANVAS, AppState, StateError, decode_hash, encode_hash
 from svg import NonFiniteError, element, num
+from views import jsobj
 
 document = js.document
 ROOT = document.documentElement
 ROOT.dataset.pyStarted = "true"
 NUDGE = 0.1  # latent units per arrow-key press
+TARGET_PANELS = {  # article links that open what they point at
+    "details-toggle": "details",
+    "loss-panel": "loss",
+    "samples-panel": "samples",
+    "interpolation-panel": "interpolate",
+    "source-panel": "source",
+    "prior-toggle": "prior",
+    "manifold-toggle": "manifold",
+}
 PANEL_SECTIONS = {
     "details": "details",
     "loss": "loss-panel",
@@ -54,10 +64,6 @@ async def fetch_bytes(path):
 
 async def fetch_text(path):
     return (await fetch_bytes(path)).decode("utf-8")
-
-
-def jsobj(mapping):
-    return to_js(mapping, dict_converter=js.Object.fromEntries)
 
 
 class Dom:
@@ -159,6 +165,7 @@ class App:
         self.samples = views.Samples()
         self.interpolation = views.Interpolation()
         self.details = views.Details()
+        self.source = views.SourcePanel()
         self.sample_images = []
 
     # ---- loading ----
@@ -189,10 +196,19 @@ class App:
             self.message(" · ".join(problems), error=True)
         if self.models.decoder is None:
             self.dom.el("reconstruction").classList.add("unavailable")
+        offered = self.source.restore(self)
+        if offered:
+            self.state.panels.add("source")
+            problems.append(
+                "This link carries edited code for "
+                + ", ".join(f"{m}.py" for m in offered)
+                + ": it is shown in the Source panel and runs only if you press Apply."
+            )
         self.paint_drawing()
         for panel in self.state.panels:
             self.show_panel(panel, True)
         self.request(encode=True)
+        views.typeset_article()
 
     def read_hash(self, problems):
         text = js.location.hash
@@ -463,6 +479,8 @@ class App:
             self.dom.el("prior-layer").innerHTML = latent_plot.prior_markup(self.plot) if on else ""
         elif panel == "manifold":
             self.task_manifold = asyncio.ensure_future(self.manifold.show(self, on))
+        elif panel == "source" and on:
+            self.task_source = asyncio.ensure_future(self.source.build(self))
         elif panel == "details" and on:
             self.task_details = asyncio.ensure_future(self.open_details())
 
@@ -483,9 +501,8 @@ class App:
         """Article links scroll to the live part they talk about, open it if it is a panel, and flash it."""
         event.preventDefault()
         target_id = event.currentTarget.dataset.target
-        panel = target_id.removesuffix("-toggle").removesuffix("-panel")
-        if panel in PANEL_SECTIONS or panel in ("prior", "manifold"):
-            self.toggle(panel, True)
+        if target_id in TARGET_PANELS:
+            self.toggle(TARGET_PANELS[target_id], True)
         target = self.dom.el(target_id)
         if target is None:
             return
@@ -607,6 +624,7 @@ class App:
             self.put_image("reconstruction", self.x_hat)
         self.loss_panel.render(self)
         self.details.render(self)
+        self.source.check_runtime(self)
         self.samples.render(self, self.sample_zs, self.sample_images)
 
 

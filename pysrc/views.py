@@ -13,6 +13,7 @@ import code_panel
 import decoder
 import graph
 import latent_plot
+import live_code
 import loss
 import sample
 from svg import element, num
@@ -20,6 +21,11 @@ from svg import element, num
 MANIFOLD_GRID = 20
 SAMPLE_COUNT = 16
 INTERP_FRAMES = 8
+
+
+def jsobj(mapping):
+    """A Python dict as a plain JS object (not a Map), which is what browser and library APIs expect."""
+    return to_js(mapping, dict_converter=js.Object.fromEntries)
 
 
 def download(filename, url):
@@ -162,9 +168,7 @@ def export_json(app):
     if app.mu is None:
         return
     data = {"mu": app.mu, "log_var": app.log_var, "sigma": app.sigma, "epsilon": app.epsilon, "z": app.z}
-    blob = js.Blob.new(
-        to_js([json.dumps(data, indent=2)]), to_js({"type": "application/json"}, dict_converter=js.Object.fromEntries)
-    )
+    blob = js.Blob.new(jsobj([json.dumps(data, indent=2)]), to_js({"type": "application/json"}))
     url = js.URL.createObjectURL(blob)
     download("vae-latent.json", url)
     js.URL.revokeObjectURL(url)
@@ -185,8 +189,8 @@ class Details:
 
         highlighter = hljs.default
         highlighter.registerLanguage("python", hljs_python.default)
-        options = to_js({"language": "python", "ignoreIllegals": True}, dict_converter=js.Object.fromEntries)
-        math_options = to_js({"throwOnError": False}, dict_converter=js.Object.fromEntries)
+        options = jsobj({"language": "python", "ignoreIllegals": True})
+        math_options = jsobj({"throwOnError": False})
         lines = app.dom.el("code-lines")
         try:
             plan = code_panel.render_plan(code_panel.extract(await app.fetch_text(code_panel.SOURCE)))
@@ -244,3 +248,175 @@ class Details:
                 app.dom.text(element_id, value)
             else:
                 app.dom.attr(element_id, name, value)
+
+
+def typeset_article():
+    """The article's TeX, typeset with KaTeX; until then (or without it) the TeX source stays readable."""
+    from pyscript.js_modules import katex
+
+    for node in js.document.querySelectorAll("#article .math"):
+        display = node.classList.contains("display")
+        options = jsobj({"throwOnError": False, "displayMode": display})
+        node.innerHTML = katex.default.renderToString(node.textContent, options)
+        node.classList.add("typeset")
+
+
+STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss"]
+SAVED_CODE = "vae-explainer:code"
+
+
+class SourcePanel:
+    """The page's own modules in CodeMirror; the maths modules can be edited and applied live."""
+
+    def __init__(self):
+        self.view = None
+        self.modules = {}  # name → the text the page loaded
+        self.drafts = {}  # name → the text in the editor, kept when switching tabs
+        self.current = None
+        self.shown_error = None
+
+    def restore(self, app):
+        """Re-apply this browser's saved edits; a link's edits are only offered, never run without Apply."""
+        try:
+            saved = json.loads(js.localStorage.getItem(SAVED_CODE) or "{}")
+        except Exception:
+            saved = {}
+        for module, source in (saved if isinstance(saved, dict) else {}).items():
+            try:
+                app.maths.apply(module, source)
+                self.drafts[module] = source
+            except (live_code.EditError, KeyError, ValueError, TypeError):
+                pass
+        offered = {m: src for m, src in app.state.code.items() if app.maths.sources().get(m) != src}
+        self.drafts.update(offered)
+        app.state.code = app.maths.sources()
+        self.show_marker(app)
+        return sorted(offered)
+
+    def names(self):
+        from pathlib import Path
+
+        found = sorted(p.stem for p in Path(".").glob("*.py"))
+        ordered = [n for n in STORY_ORDER if n in found] + [n for n in found if n not in STORY_ORDER]
+        return [*ordered, "main"]
+
+    async def build(self, app):
+        if self.view is not None:
+            return
+        from pyscript.js_modules import pyscript_core
+
+        codemirror = pyscript_core.codemirror
+        core, python = await codemirror.core, await codemirror.python
+        tabs = []
+        for name in self.names():
+            if name == "main":
+                self.modules[name] = await app.fetch_text("pysrc/main.py")
+            else:
+                with open(f"{name}.py", encoding="utf-8") as handle:
+                    self.modules[name] = handle.read()
+            editable = " editable" if name in app.maths.original_sources else ""
+            tabs.append(
+                f'<button type="button" role="tab" class="{editable.strip()}" data-module="{name}"'
+                f' aria-selected="false">{name}.py</button>'
+            )
+        app.dom.el("source-tabs").innerHTML = "".join(tabs)
+        for button in js.document.querySelectorAll("#source-tabs button"):
+            app.on(button, "click", lambda e: self.select(app, e.currentTarget.dataset.module))
+        app.on(app.dom.el("apply-button"), "click", lambda e: self.apply(app))
+        app.on(app.dom.el("reset-button"), "click", lambda e: self.reset(app))
+        options = {
+            "doc": "",
+            "extensions": to_js([core.basicSetup, python.python()]),
+            "parent": app.dom.el("source-editor"),
+        }
+        self.view = core.EditorView.new(jsobj(options))
+        self.select(app, next(iter(self.drafts), "sample"))
+
+    def text(self):
+        return self.view.state.doc.toString()
+
+    def set_text(self, text):
+        change = {"from": 0, "to": self.view.state.doc.length, "insert": text}
+        self.view.dispatch(jsobj({"changes": change}))
+
+    def select(self, app, name):
+        if self.current is not None:
+            self.drafts[self.current] = self.text()
+        self.current = name
+        self.set_text(self.drafts.get(name, self.modules[name]))
+        for button in js.document.querySelectorAll("#source-tabs button"):
+            button.setAttribute("aria-selected", "true" if button.dataset.module == name else "false")
+        editable = name in app.maths.original_sources
+        app.dom.el("apply-button").disabled = not editable
+        app.dom.el("reset-button").disabled = not editable
+        link = app.dom.el("repo-link")
+        link.href = link.textContent = f"pysrc/{name}.py"
+        self.update_download(app)
+        self.show_error(app, None)
+
+    def update_download(self, app):
+        link = app.dom.el("download-module")
+        if link.href.startswith("blob:"):
+            js.URL.revokeObjectURL(link.href)
+        options = jsobj({"type": "text/x-python"})
+        link.href = js.URL.createObjectURL(js.Blob.new(to_js([self.text()]), options))
+        link.download = f"{self.current}.py"
+
+    def apply(self, app):
+        source = self.text()
+        self.drafts[self.current] = source
+        try:
+            app.maths.apply(self.current, source)
+        except live_code.EditError as error:
+            self.show_error(app, error)
+            return
+        self.show_error(app, None)
+        self.saved(app)
+        app.request(encode=False)
+
+    def reset(self, app):
+        app.maths.reset(self.current)
+        self.drafts[self.current] = self.modules[self.current]
+        self.set_text(self.modules[self.current])
+        self.show_error(app, None)
+        self.saved(app)
+        app.request(encode=False)
+
+    def saved(self, app):
+        """Persist what runs now (local storage and the URL) and update the marker."""
+        app.state.code = app.maths.sources()
+        js.localStorage.setItem(SAVED_CODE, json.dumps(app.state.code))
+        app.write_hash()
+        self.show_marker(app)
+        self.update_download(app)
+
+    def show_marker(self, app):
+        edited = bool(app.maths.edited)
+        js.document.documentElement.dataset.edited = "true" if edited else "false"
+        marker = app.dom.el("edited-marker")
+        marker.hidden = not edited
+        marker.textContent = "edited code in use: " + ", ".join(f"{m}.py" for m in sorted(app.maths.edited))
+
+    def show_error(self, app, error):
+        box = app.dom.el("source-error")
+        box.hidden = error is None
+        if error is None:
+            return
+        where = f"Line {error.line}: " if error.line else ""
+        box.textContent = f"{where}{error.message} The page keeps running on the last good code."
+        box.setAttribute("data-line", str(error.line or ""))
+        if error.line and self.view is not None and error.module == self.current:
+            line = self.view.state.doc.line(min(error.line, self.view.state.doc.lines))
+            selection = {"anchor": line.from_, "head": line.to}
+            self.view.dispatch(jsobj({"selection": selection, "scrollIntoView": True}))
+
+    def check_runtime(self, app):
+        """An edit that passed Apply but failed on a real input was dropped by the registry: say so."""
+        error = app.maths.last_error
+        if error is None or error is self.shown_error:
+            return
+        self.shown_error = error
+        app.message(f"Edited {error.module}.py failed and was set aside: {error.message}", error=True)
+        if self.view is not None and error.module == self.current:
+            self.show_error(app, error)
+        self.saved(app)
