@@ -107,7 +107,9 @@ class Models:
                 js.Uint8Array.new(to_js(memoryview(data))), jsobj({"executionProviders": ["wasm"]})
             )
         except Exception as error:
-            reason = str(error).split("\n")[0][:200]
+            reason = str(error).split("\n")[0][:300]
+            if "backend" in reason:  # the runtime failed, not the model: say so, or the model gets the blame
+                raise LoadError(f"onnxruntime-web could not start (vendor/ort/ missing or broken): {reason}") from None
             raise LoadError(f"{path} is not a valid ONNX model ({len(data)} bytes): {reason}") from None
 
     async def load(self):
@@ -159,6 +161,7 @@ class App:
         self.contexts = {}
         self.image_data = {}
         self.task = None  # the frame in flight; a reference keeps it from being collected
+        self.frames = 0
         self.maths = live_code.Registry()  # the swappable maths: the shipped functions, or the learner's edits
         self.loss_panel = views.LossPanel()
         self.manifold = views.Manifold()
@@ -539,6 +542,7 @@ class App:
             encode, self.need_encode, self.need_decode = self.need_encode, False, False
             await self.compute(encode)
             self.render()
+            self.frames += 1
             await self.interpolation.render(self)
             ROOT.dataset.ready = "true"
         except (NonFiniteError, encoder.ModelOutputError) as error:
@@ -637,6 +641,24 @@ def stroke_path(points):
     return "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in smooth)
 
 
+def diagnostics():
+    """Counts for the soak test and the benchmark: what a long session must keep bounded."""
+    import gc
+    import json
+
+    import pyodide_js
+
+    return json.dumps(
+        {
+            "python_objects": len(gc.get_objects()),
+            "event_proxies": len(app.proxies),
+            "wasm_bytes": pyodide_js._module.HEAP8.length,
+            "frames": app.frames,
+        }
+    )
+
+
 app = App()
 app.frame_proxy = create_proxy(app.on_frame)
+js.window.vaeDiagnostics = create_proxy(diagnostics)
 app.task = asyncio.ensure_future(app.start())

@@ -93,6 +93,7 @@ class PageWatch:
             self.foreign.append(request.url)
 
     def open(self, url, ready=True):
+        self.base = urlsplit(url)
         self.page.goto(url)
         if ready:
             self.wait_ready()

@@ -1,0 +1,128 @@
+"""Faults at load: each broken file gets a specific message, what can still work keeps working, nothing spins.
+
+The site is built once with `serve.py --build`, then each fault is a hard-linked copy with one file broken,
+served by the standard library's plain static server: the static build must pass these checks on any host.
+"""
+
+import functools
+import os
+import re
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+import serve
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("site") / "dist"
+    serve.build(dest, serve.ROOT)
+    return dest
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def broken_site(built, tmp_path):
+    """A hard-linked copy of the build, one file replaced, served by http.server; yields (site dir, url)."""
+    servers = []
+
+    def make(path, content):
+        site = tmp_path / "site"
+        shutil.copytree(built, site, copy_function=os.link)
+        target = site / path
+        target.unlink()
+        if content is not None:
+            target.write_bytes(content)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/"
+
+    yield make
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def loaded(watch, url):
+    """Open the page and wait until loading has ended one way or the other (never spinning)."""
+    page = watch.open(url, ready=False)
+    page.wait_for_selector("html[data-ready=true], #loading [data-status=failed]", state="attached", timeout=90_000)
+    page.wait_for_selector("#message:not([hidden])", timeout=30_000)
+    return page
+
+
+def assert_nothing_spinning(page):
+    page.wait_for_selector("html[data-ready=true]", state="attached", timeout=30_000)
+    assert page.locator("#loading [data-status=loading]").count() == 0
+
+
+def test_static_build_works_on_a_plain_server(built, broken_site, watch):
+    url = broken_site("models/MODEL_CARD.md", b"# not needed by the page\n")
+    page = watch.open(url)
+    watch.settle()
+    assert watch.errors == [] and watch.foreign == [] and watch.csp_violations == []
+    assert page.locator("#scatter path").count() == 10
+    assert len(watch.vector("mu")) == 2
+
+
+def test_missing_encoder(broken_site, watch):
+    page = loaded(watch, broken_site("models/encoder.onnx", None))
+    assert "models/encoder.onnx is missing" in page.inner_text("#message")
+    assert_nothing_spinning(page)
+    assert page.get_attribute("#loading [data-stage=models]", "data-status") == "failed"
+    assert page.locator("#scatter path").count() == 10  # the latent map still works
+
+
+def test_truncated_decoder(broken_site, built, watch):
+    data = (built / "models/decoder.onnx").read_bytes()[:5000]
+    page = loaded(watch, broken_site("models/decoder.onnx", data))
+    assert re.search(r"models/decoder\.onnx is not a valid ONNX model \(5000 bytes\)", page.inner_text("#message"))
+    assert_nothing_spinning(page)
+    assert len(watch.vector("mu")) == 2  # the encoder still runs
+    page.click("[data-preset='1']")
+    watch.settle()
+    assert len(watch.vector("mu")) == 2
+
+
+def test_corrupt_encoder(broken_site, built, watch):
+    size = (built / "models/encoder.onnx").stat().st_size
+    page = loaded(watch, broken_site("models/encoder.onnx", bytes(range(256)) * (size // 256)))
+    assert "models/encoder.onnx is not a valid ONNX model" in page.inner_text("#message")
+    assert_nothing_spinning(page)
+
+
+def test_latent_map_disagrees_with_manifest(broken_site, built, watch):
+    data = (built / "models/latent_map.bin").read_bytes()[:-10]
+    page = loaded(watch, broken_site("models/latent_map.bin", data))
+    text = page.inner_text("#message")
+    assert "models/latent_map.bin holds 89990 bytes, but its manifest declares 90000" in text
+    assert_nothing_spinning(page)
+    assert page.get_attribute("#loading [data-stage=map]", "data-status") == "failed"
+    assert len(watch.vector("mu")) == 2  # the models still work
+
+
+def test_missing_onnxruntime_wasm(broken_site, watch):
+    page = loaded(watch, broken_site("vendor/ort/ort-wasm-simd-threaded.wasm", None))
+    assert "onnxruntime-web could not start" in page.inner_text("#message")
+    assert_nothing_spinning(page)
+
+
+@pytest.mark.parametrize("path", ["vendor/pyodide/pyodide.asm.wasm", "vendor/pyscript/core.js"])
+def test_missing_python_runtime_file(broken_site, watch, path):
+    page = watch.open(broken_site(path, None), ready=False)
+    page.wait_for_selector("#loading [data-stage=runtime][data-status=failed]", state="attached", timeout=90_000)
+    message = page.inner_text("#message")
+    assert message.strip()
+    assert "runtime" in message.lower() or Path(path).name in message
+    assert page.get_attribute("html", "data-ready") is None
