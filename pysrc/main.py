@@ -364,10 +364,9 @@ class App:
     def canvas_point(self, event):
         rect = event.currentTarget.getBoundingClientRect()
         size = CANVAS
-        return (
-            round((event.clientX - rect.left) / rect.width * size, 1),
-            round((event.clientY - rect.top) / rect.height * size, 1),
-        )
+        x = (event.clientX - rect.left) / rect.width * size
+        y = (event.clientY - rect.top) / rect.height * size
+        return round(min(size, max(0.0, x)), 1), round(min(size, max(0.0, y)), 1)  # a stroke may leave the canvas
 
     def pointer_down(self, event):
         if not event.isPrimary or self.drawing is not None:

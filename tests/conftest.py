@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--enable-precise-memory-info",
+    "--js-flags=--expose-gc",
 ]
 READY_TIMEOUT_MS = 90_000
 

@@ -1,0 +1,146 @@
+"""Long sessions and hostile input: thousands of random interactions, event floods and multi-touch, with no console
+error, a responsive page, no NaN in the SVG, and bounded memory.
+
+Quick by default (CI); `SOAK_INTERACTIONS=5000 make soak` runs the long mode.
+"""
+
+import json
+import os
+import random
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+INTERACTIONS = int(os.environ.get("SOAK_INTERACTIONS", "250"))
+EDITS = {
+    "good": "def reparameterize(mu, sigma, eps):\n    return [m + 3 * s * e for m, s, e in zip(mu, sigma, eps)]\n",
+    "syntax": "def reparameterize(mu, sigma, epsilon)\n    return mu\n",
+    "loop": "def reparameterize(mu, sigma, epsilon):\n    while True:\n        pass\n",
+}
+
+
+def measure(page):
+    page.evaluate("() => { if (window.gc) { gc(); gc(); } }")
+    heap = page.evaluate("() => performance.memory.usedJSHeapSize")
+    return heap, json.loads(page.evaluate("() => window.vaeDiagnostics()"))
+
+
+def nan_attributes(page):
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('svg *')).flatMap(el =>
+            Array.from(el.attributes).filter(a => /NaN|Infinity/.test(a.value)).map(a => el.tagName + ' ' + a.name))"""
+    )
+
+
+def interact(page, rng, boxes):
+    draw, plot = boxes["draw"], boxes["plot"]
+    kind = rng.choice(["stroke", "hover", "click", "resample", "preset", "toggle", "undo", "clear", "key", "edit"])
+    if kind == "stroke":
+        page.mouse.move(draw["x"] + rng.random() * draw["width"], draw["y"] + rng.random() * draw["height"])
+        page.mouse.down()
+        for _ in range(rng.randint(1, 6)):  # sometimes off the canvas and back
+            x, y = rng.uniform(-0.3, 1.3), rng.random()
+            page.mouse.move(draw["x"] + x * draw["width"], draw["y"] + y * draw["height"])
+        page.mouse.up()
+    elif kind in ("hover", "click"):
+        x, y = plot["x"] + rng.random() * plot["width"], plot["y"] + rng.random() * plot["height"]
+        page.mouse.move(x, y)
+        if kind == "click":
+            page.mouse.click(x, y)
+    elif kind == "resample":
+        page.click("#resample-button")
+    elif kind == "preset":
+        page.click(f"[data-preset='{rng.randrange(10)}']")
+    elif kind == "toggle":
+        page.click(f"#{rng.choice(['loss', 'samples', 'prior', 'details', 'manifold', 'interpolate'])}-toggle")
+    elif kind == "undo":
+        page.click("#undo-button")
+    elif kind == "clear":
+        page.click("#clear-button")
+    elif kind == "key":
+        page.focus("#latent-plot")
+        page.keyboard.press(rng.choice(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Escape"]))
+    else:
+        page.click("#source-tabs [data-module=sample]")
+        page.click(".cm-content")
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(EDITS[rng.choice(sorted(EDITS))])
+        page.click("#apply-button")
+
+
+def test_soak_random_interactions(watch, server_url):
+    page = watch.open(server_url)
+    watch.settle()
+    for panel in ("details", "loss", "samples", "interpolate", "source", "manifold", "prior"):  # one-off costs first
+        page.click(f"#{panel}-toggle")
+    page.wait_for_selector(".cm-content")
+    page.wait_for_selector("#manifold-image", state="attached")
+    for panel in ("details", "loss", "samples", "interpolate", "manifold", "prior"):
+        page.click(f"#{panel}-toggle")
+    watch.settle()
+    boxes = {"draw": page.locator("#draw-canvas").bounding_box(), "plot": page.locator("#latent-plot").bounding_box()}
+    heap0, diag0 = measure(page)
+    rng = random.Random(20261124)
+    for _ in range(INTERACTIONS):
+        interact(page, rng, boxes)
+    page.click("#reset-button")
+    watch.settle()
+    # Still responsive: a resample changes z.
+    page.mouse.move(0, 0)
+    page.click("[data-preset='2']")
+    watch.settle()
+    z = watch.vector("z")
+    page.click("#resample-button")
+    watch.settle()
+    assert watch.vector("z") != z
+    assert watch.errors == []
+    assert nan_attributes(page) == []
+    heap1, diag1 = measure(page)
+    growth_mb = (heap1 - heap0) / 2**20
+    print(
+        f"\nsoak: {INTERACTIONS} interactions, {diag1['frames'] - diag0['frames']} frames, JS heap {growth_mb:+.1f} MB,"
+        f" Python objects {diag0['python_objects']} → {diag1['python_objects']}, wasm {diag1['wasm_bytes'] >> 20} MB,"
+        f" event proxies {diag0['event_proxies']} → {diag1['event_proxies']}"
+    )
+    assert growth_mb < 10
+    assert diag1["python_objects"] < diag0["python_objects"] * 1.2 + 5_000
+    assert diag1["event_proxies"] == diag0["event_proxies"]  # handlers are made once, never per interaction
+
+
+def test_event_flood_multitouch_and_empty_canvas(watch, server_url):
+    page = watch.open(server_url)
+    watch.settle()
+    page.click("#clear-button")
+    watch.settle()
+    blank_mu = watch.vector("mu")  # an empty canvas is a valid (blank) input
+    frames0 = json.loads(page.evaluate("() => window.vaeDiagnostics()"))["frames"]
+    events = page.evaluate(
+        """() => {
+        const c = document.getElementById('draw-canvas'); const r = c.getBoundingClientRect();
+        const ev = (type, id, x, y, primary) => c.dispatchEvent(new PointerEvent(type, {pointerId: id,
+            isPrimary: primary, clientX: r.left + x * r.width, clientY: r.top + y * r.height, bubbles: true,
+            pointerType: 'touch'}));
+        ev('pointerdown', 1, 0.3, 0.3, true);
+        ev('pointerdown', 2, 0.8, 0.8, false);  // a second finger must not draw
+        let n = 0;
+        for (let i = 0; i < 3000; i++) {
+            const t = i / 3000;
+            ev('pointermove', 1, 0.3 + 0.4 * t, 0.3 + 0.4 * Math.sin(6 * t), true);
+            ev('pointermove', 2, 0.8 - 0.5 * t, 0.8, false);
+            n += 2;
+        }
+        ev('pointerup', 2, 0.3, 0.8, false);
+        ev('pointerup', 1, 0.7, 0.7, true);
+        return n;
+    }"""
+    )
+    watch.settle()
+    frames = json.loads(page.evaluate("() => window.vaeDiagnostics()"))["frames"] - frames0
+    assert events == 6000
+    assert frames < 200  # at most one frame per animation frame: stale work was dropped, not queued
+    assert watch.vector("mu") != blank_mu
+    strokes = page.evaluate("() => location.hash.length")
+    assert strokes > 10  # one stroke recorded and shared in the URL
+    assert watch.errors == []
+    assert nan_attributes(page) == []
