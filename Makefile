@@ -22,6 +22,7 @@ lint format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
 models: $(VENV)/.installed node_modules/.installed
+	mkdir -p build
 	$(PY) -m training 2>&1 | tee build/train.log
 
 bench: setup
@@ -51,3 +52,7 @@ chromium:
 
 clean:
 	rm -rf $(VENV) node_modules web/vendor build dist
+
+# The soak test's long mode: 5,000 random interactions in the real page.
+soak: setup
+	SOAK_INTERACTIONS=5000 $(PY) -m pytest tests/test_soak.py -s

@@ -11,7 +11,6 @@ import random
 
 import js
 from pyodide.ffi import create_proxy, to_js
-from pyscript.js_modules import ort
 
 import artifacts
 import decoder
@@ -29,6 +28,7 @@ from views import jsobj
 document = js.document
 ROOT = document.documentElement
 ROOT.dataset.pyStarted = "true"
+js.performance.mark("vae:python-started")
 NUDGE = 0.1  # latent units per arrow-key press
 TARGET_PANELS = {  # article links that open what they point at
     "details-toggle": "details",
@@ -96,38 +96,43 @@ class Models:
     """The two ONNX sessions. Either may be missing; the page then says so and keeps what still works."""
 
     def __init__(self):
+        self.ort = None  # onnxruntime-web's module, loaded by boot.mjs while Pyodide booted
         self.encoder = None
         self.decoder = None
 
     @staticmethod
-    async def _session(path):
-        data = await fetch_bytes(path)
-        try:
-            return await ort.InferenceSession.create(
-                js.Uint8Array.new(to_js(memoryview(data))), jsobj({"executionProviders": ["wasm"]})
-            )
-        except Exception as error:
-            reason = str(error).split("\n")[0][:300]
-            if "backend" in reason:  # the runtime failed, not the model: say so, or the model gets the blame
-                raise LoadError(f"onnxruntime-web could not start (vendor/ort/ missing or broken): {reason}") from None
-            raise LoadError(f"{path} is not a valid ONNX model ({len(data)} bytes): {reason}") from None
+    async def _session(name):
+        """The session boot.mjs started while Pyodide booted, or a LoadError that says what went wrong."""
+        result = await getattr(js.vaeWarmStart, name)
+        path = result.path
+        if result.session is not None:
+            return result.session
+        if result.status is not None:
+            raise LoadError(f"{path} is missing (the server answered {result.status})")
+        reason = str(result.error)[:300]
+        if "backend" in reason:  # the runtime failed, not the model: say so, or the model gets the blame
+            raise LoadError(f"onnxruntime-web could not start (vendor/ort/ missing or broken): {reason}")
+        if result.size is None:
+            raise LoadError(f"{path} {reason}")
+        raise LoadError(f"{path} is not a valid ONNX model ({result.size} bytes): {reason}")
 
     async def load(self):
-        ort.env.wasm.wasmPaths = js.URL.new("./vendor/ort/", js.location.href).href
-        ort.env.wasm.numThreads = 1
-        results = await asyncio.gather(
-            self._session("models/encoder.onnx"), self._session("models/decoder.onnx"), return_exceptions=True
-        )
+        try:
+            self.ort = await js.vaeWarmStart.ort
+        except Exception as error:
+            return [f"onnxruntime-web could not be loaded (vendor/ort/ort.wasm.min.mjs): {error}"]
+        results = await asyncio.gather(self._session("encoder"), self._session("decoder"), return_exceptions=True)
         errors = []
         for name, result in zip(("encoder", "decoder"), results, strict=True):
             if isinstance(result, Exception):
                 errors.append(str(result))
             else:
                 setattr(self, name, result)
+        js.performance.mark("vae:models-ready")
         return errors
 
     async def encode(self, pixels):
-        tensor = ort.Tensor.new("float32", to_js(memoryview(array.array("f", pixels))), to_js(encoder.INPUT_SHAPE))
+        tensor = self.ort.Tensor.new("float32", to_js(memoryview(array.array("f", pixels))), to_js(encoder.INPUT_SHAPE))
         out = await self.encoder.run(jsobj({encoder.INPUT_NAME: tensor}))
         mu = encoder.check_vector(out.z_mean.data.to_py().tolist(), "μ")
         log_var = encoder.check_vector(out.z_log_var.data.to_py().tolist(), "log σ²")
@@ -136,7 +141,7 @@ class Models:
     async def decode(self, zs):
         """Decode a batch of z in one call: one await, one copy, however many images."""
         flat = array.array("f", [v for z in zs for v in z])
-        tensor = ort.Tensor.new("float32", to_js(memoryview(flat)), to_js([len(zs), 2]))
+        tensor = self.ort.Tensor.new("float32", to_js(memoryview(flat)), to_js([len(zs), 2]))
         out = await self.decoder.run(jsobj({decoder.INPUT_NAME: tensor}))
         return decoder.split_images(out.reconstruction.data.to_py().tolist(), len(zs))
 
@@ -192,6 +197,7 @@ class App:
         self.draw_axes()
         results = await asyncio.gather(self.models.load(), self.load_map(), self.load_presets(), return_exceptions=True)
         model_errors, map_error, preset_error = results
+        js.performance.mark("vae:loaded")
         self.stage("models", "failed" if model_errors else "ok")
         self.stage("map", "failed" if map_error else "ok")
         problems += model_errors + [str(e) for e in (map_error, preset_error) if e]
@@ -236,6 +242,7 @@ class App:
         self.draw_axes()
         self.dom.el("scatter").innerHTML = latent_plot.scatter_markup(self.plot, mu, labels)
         self.dom.el("legend").innerHTML = latent_plot.legend_markup()
+        js.performance.mark("vae:map-drawn")
         return None
 
     async def load_presets(self):

@@ -1,5 +1,43 @@
 // The one piece of JavaScript. It starts PyScript, and if the Python runtime itself cannot load (a missing
 // vendored file, say), Python cannot report it, so this watchdog names what failed instead of spinning.
+// It also starts onnxruntime-web (a 14 MB wasm compile) and the two model sessions while Pyodide boots, so
+// they are ready when Python starts; the Python adapter checks the results and reports any failure itself.
+
+const ortModule = import("./vendor/ort/ort.wasm.min.mjs").then((ort) => {
+  ort.env.wasm.wasmPaths = new URL("./vendor/ort/", location.href).href;
+  ort.env.wasm.numThreads = 1;
+  return ort;
+});
+
+async function session(path) {
+  const result = { path, session: null, status: null, size: null, error: null };
+  let response;
+  try {
+    response = await fetch(path);
+  } catch (error) {
+    return { ...result, error: `could not be fetched (${error.message})` };
+  }
+  if (!response.ok) return { ...result, status: response.status };
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  let ort;
+  try {
+    ort = await ortModule;
+  } catch (error) {
+    return { ...result, error: `no onnxruntime-web backend: ${error.message}` };
+  }
+  try {
+    return { ...result, session: await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }) };
+  } catch (error) {
+    return { ...result, size: bytes.length, error: String((error && error.message) || error).split("\n")[0] };
+  }
+}
+
+ortModule.catch(() => {}); // reported by Python, with the file's name, not as an unhandled rejection
+globalThis.vaeWarmStart = {
+  ort: ortModule,
+  encoder: session("models/encoder.onnx"),
+  decoder: session("models/decoder.onnx"),
+};
 const stage = document.querySelector('#loading [data-stage="runtime"]');
 const message = document.getElementById("message");
 
