@@ -236,7 +236,7 @@ def build(dest: Path, root: Path) -> tuple[int, int, int]:
         for url, file in site.files.items():
             target = staging / url.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
-            data = file.read_bytes()
+            data = read_site_file(file)
             target.write_bytes(data)
             size += len(data)
             if file.suffix in COMPRESSIBLE:
@@ -292,6 +292,32 @@ class _Entry:
     packed: bytes | None = None
 
 
+def read_site_file(path: Path) -> bytes:
+    """A file as served. index.html gets the first view drawn in (pysrc/prerender.py), so the page is useful
+    before Python starts; if the models are broken it is served as it is, and the page reports what failed."""
+    data = path.read_bytes()
+    if path.name != "index.html" or path.parent.name != "web":
+        return data
+    root = path.parent.parent
+    if str(root / "pysrc") not in sys.path:
+        sys.path.insert(0, str(root / "pysrc"))
+    import prerender
+
+    models = root / "models"
+    try:
+        return prerender.render_index(
+            data.decode("utf-8"),
+            (models / "latent_map.json").read_text(),
+            (models / "latent_map.bin").read_bytes(),
+            (models / "presets.json").read_text(),
+            (models / "presets.bin").read_bytes(),
+            (models / "first_view.json").read_text(),
+        ).encode("utf-8")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"note: serving index.html without its first view ({error})", file=sys.stderr, flush=True)
+        return data
+
+
 class _FileCache:
     """File bytes, ETag and gzip bytes, computed once per (path, mtime, size) and shared by all threads.
 
@@ -312,7 +338,7 @@ class _FileCache:
             st = path.stat()
             entry = self._entries.get(path)
             if entry is None or entry.stamp != (st.st_mtime_ns, st.st_size):
-                data = path.read_bytes()
+                data = read_site_file(path)
                 entry = _Entry((st.st_mtime_ns, st.st_size), data, hashlib.sha256(data).hexdigest()[:32])
                 self._entries[path] = entry
             if not packed:

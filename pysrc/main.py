@@ -149,7 +149,7 @@ class Models:
 class App:
     def __init__(self):
         self.dom = Dom()
-        self.state = AppState(preset=3, seed=random.randrange(1, 2**31 - 1))
+        self.state = AppState()  # the first view, the same one serve.py drew into the page before Python started
         self.models = Models()
         self.presets = None
         self.plot = latent_plot.LatentPlot((-4.5, 4.5))

@@ -21,6 +21,8 @@ MAX_JSON = 2_000_000
 MAX_SEED = 2**31 - 1
 Z_LIMIT = 50.0
 PREFIX = "v1."
+FIRST_PRESET = 3  # the first view, also drawn before Python starts (models/first_view.json)
+FIRST_SEED = 1
 
 
 class StateError(ValueError):
@@ -30,8 +32,8 @@ class StateError(ValueError):
 @dataclass
 class AppState:
     strokes: list = field(default_factory=list)  # [[(x, y), ...], ...] in canvas pixels
-    preset: int | None = None  # a preset digit replaces the drawing
-    seed: int = 1  # ε ~ N(0, I) is drawn from this seed
+    preset: int | None = FIRST_PRESET  # a preset digit replaces the drawing
+    seed: int = FIRST_SEED  # ε ~ N(0, I) is drawn from this seed
     pinned_z: list | None = None  # z set by a click; ε then follows as (z − μ)/σ
     panels: set = field(default_factory=set)
     code: dict = field(default_factory=dict)  # module name → edited source
@@ -157,7 +159,7 @@ def decode_hash(text):
     if not isinstance(data, dict):
         raise StateError("the link's state has the wrong shape")
     state = AppState()
-    seed = data.get("e", 1)
+    seed = data.get("e", FIRST_SEED)
     if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
         raise StateError("the link's sampling seed is not a valid number")
     state.seed = seed

@@ -129,7 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     vae.encoder.save_weights(weights / "encoder.weights.h5")
     vae.decoder.save_weights(weights / "decoder.weights.h5")
 
-    artifacts = ["encoder.onnx", "decoder.onnx", "latent_map.bin", "latent_map.json", "presets.bin", "presets.json"]
+    artifacts = [
+        "encoder.onnx",
+        "decoder.onnx",
+        "latent_map.bin",
+        "latent_map.json",
+        "presets.bin",
+        "presets.json",
+        "first_view.json",
+    ]
     card = {
         "command": " ".join(["python -m training", *(argv if argv is not None else sys.argv[1:])]),
         "seed": seed,

@@ -14,6 +14,7 @@ import tensorflow as tf
 import tf2onnx
 
 from training.evaluate import encode, sessions
+from training.first_view import write_first_view
 
 OPSET = 17  # onnxruntime-web 1.30 runs it
 MAP_SIZE = 10_000  # the latent map: μ of the first 10,000 training images
@@ -102,6 +103,7 @@ def export_all(vae, out: Path, train_split, test_split) -> dict:
     )
     test_mu, _ = encode(encoder, test_split.images)
     write_presets(out, test_split, test_mu, map_mu, map_labels)
+    write_first_view(out)
     keras_mu = vae.encoder.predict(train_split.images[:256, ..., None] / 255.0, verbose=0)[0]
     return {
         "map_mu": map_mu,
