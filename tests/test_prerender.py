@@ -1,0 +1,59 @@
+"""The first view drawn into index.html before Python starts: it must be exactly what the live page computes."""
+
+import base64
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+import prerender
+import serve
+from state import FIRST_PRESET, FIRST_SEED, AppState
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"
+
+
+def test_first_view_matches_the_shipped_models():
+    from training.first_view import first_view
+
+    shipped = json.loads((MODELS / "first_view.json").read_text())
+    fresh = first_view(MODELS)
+    assert shipped["reconstruction"] == fresh["reconstruction"]
+    for name in ("mu", "log_var", "sigma", "epsilon", "z"):
+        assert shipped[name] == pytest.approx(fresh[name], abs=1e-6)
+    assert (shipped["preset"], shipped["seed"]) == (FIRST_PRESET, FIRST_SEED)
+    assert (AppState().preset, AppState().seed) == (FIRST_PRESET, FIRST_SEED)  # the page starts where it was drawn
+
+
+def test_png_data_url_is_a_valid_png():
+    url = prerender.png_data_url(bytes(i % 28 for i in range(784)), 28, 28)
+    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height, depth, color = struct.unpack(">IIBB", png[16:26])
+    assert (width, height, depth, color) == (28, 28, 8, 0)
+    idat = png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8]
+    rows = zlib.decompress(idat)
+    assert len(rows) == 28 * 29 and rows[1:29] == bytes(range(28))
+
+
+def test_served_index_has_the_first_view():
+    html = serve.read_site_file(REPO / "web" / "index.html").decode()
+    view = json.loads((MODELS / "first_view.json").read_text())
+    assert html.count('class="scatter-digit"') == 10
+    assert html.count('class="placeholder" alt="" src="data:image/png;base64,') == 3
+    assert f'id="num-mu-0">{prerender.num(view["mu"][0], 3)}<' in html
+    assert 'class="z-point"' in html and "NaN" not in html
+
+
+def test_broken_models_serve_the_plain_page(tmp_path):
+    (tmp_path / "web").mkdir()
+    (tmp_path / "models").mkdir()
+    plain = (REPO / "web" / "index.html").read_bytes()
+    (tmp_path / "web" / "index.html").write_bytes(plain)
+    for name in ("latent_map.json", "presets.json", "presets.bin", "first_view.json"):
+        (tmp_path / "models" / name).write_bytes((MODELS / name).read_bytes())
+    (tmp_path / "models" / "latent_map.bin").write_bytes((MODELS / "latent_map.bin").read_bytes()[:-1])
+    assert serve.read_site_file(tmp_path / "web" / "index.html") == plain
