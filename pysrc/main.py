@@ -549,8 +549,11 @@ class App:
             await self.compute(encode)
             self.render()
             self.frames += 1
+            if self.frames == 1:
+                js.performance.mark("vae:first-frame")
+                for placeholder in document.querySelectorAll(".placeholder"):
+                    placeholder.remove()
             await self.interpolation.render(self)
-            ROOT.dataset.ready = "true"
         except (NonFiniteError, encoder.ModelOutputError) as error:
             self.message(f"Skipped a frame: {error}", error=True)
         except Exception as error:  # never let one bad frame stop the page; say what happened
@@ -558,6 +561,7 @@ class App:
             js.console.warn(f"frame failed: {error!r}")
         finally:
             self.busy = False
+            ROOT.dataset.ready = "true"  # the page answers input from here on, even after a failed frame
         if self.need_decode:
             self.request(self.need_encode)
         elif not self.frame_requested:

@@ -10,7 +10,8 @@ const ortModule = import("./vendor/ort/ort.wasm.min.mjs").then((ort) => {
 });
 
 async function session(path) {
-  const result = { path, session: null, status: null, size: null, error: null };
+  // undefined, not null: Pyodide turns undefined into None (null would arrive as a JsNull object).
+  const result = { path, session: undefined, status: undefined, size: undefined, error: undefined };
   let response;
   try {
     response = await fetch(path);
