@@ -23,6 +23,10 @@ def _manifest(text, name):
     return manifest
 
 
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _floats(data):
     values = array.array("f")
     values.frombytes(data)
@@ -43,7 +47,11 @@ def parse_latent_map(manifest_text, data):
         raise ArtifactError("models/latent_map.json lacks count, offsets, byte_length or ranges") from None
     if m["mu"].get("dtype") != "float32" or m["labels"].get("dtype") != "uint8" or m["mu"].get("shape") != [count, 2]:
         raise ArtifactError("models/latent_map.json describes dtypes or shapes this page cannot read")
-    if len(data) != declared or declared != count * 9 or label_offset != mu_offset + count * 8:
+    if mu_offset != 0 or label_offset != count * 8:
+        raise ArtifactError("models/latent_map.json declares offsets other than μ first, then the labels")
+    if not all(isinstance(r, list) and len(r) == 2 and all(_is_number(v) for v in r) for r in ranges):
+        raise ArtifactError("models/latent_map.json has ranges that are not two finite numbers each")
+    if len(data) != declared or declared != count * 9:
         raise ArtifactError(
             f"models/latent_map.bin holds {len(data)} bytes, but its manifest declares {declared} "
             f"for {count} points (8 bytes of μ + 1 byte of label each): the two files do not belong together"

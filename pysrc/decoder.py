@@ -50,4 +50,4 @@ def grid_points(domain, n):
 
 def lerp_path(a, b, n):
     """n points evenly along the straight segment from a to b, ends included."""
-    return [[a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t] for t in (i / (n - 1) for i in range(n))]
+    return [[a[0] * (1 - t) + b[0] * t, a[1] * (1 - t) + b[1] * t] for t in (i / (n - 1) for i in range(n))]

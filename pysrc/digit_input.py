@@ -116,7 +116,11 @@ def preprocess(strokes, pen_width=PEN_WIDTH):
     dy = (SIZE - (y1 - y0) * scale) / 2 - y0 * scale
     first = rasterize(_segments(strokes, scale, dx, dy), radius)
     cx, cy = center_of_mass(first) or (SIZE / 2, SIZE / 2)
-    return rasterize(_segments(strokes, scale, dx + SIZE / 2 - cx, dy + SIZE / 2 - cy), radius)
+    # Centre the mass, but never push the fitted box out of the frame: a lopsided drawing keeps all its ink.
+    room_x, room_y = (SIZE - (x1 - x0) * scale) / 2, (SIZE - (y1 - y0) * scale) / 2
+    shift_x = max(-room_x, min(room_x, SIZE / 2 - cx))
+    shift_y = max(-room_y, min(room_y, SIZE / 2 - cy))
+    return rasterize(_segments(strokes, scale, dx + shift_x, dy + shift_y), radius)
 
 
 def from_bytes(data):

@@ -379,9 +379,11 @@ class App:
         if not event.isPrimary or self.drawing is not None:
             return
         event.preventDefault()
+        if not self.state.begin_stroke(self.canvas_point(event)):
+            self.message("This drawing is as large as a shareable link allows: Undo or Clear to draw more.")
+            return
         self.drawing = event.pointerId
         event.currentTarget.setPointerCapture(event.pointerId)
-        self.state.begin_stroke(self.canvas_point(event))
         self.input_changed()
 
     def pointer_move(self, event):

@@ -47,11 +47,15 @@ class AppState:
         del self.undo_stack[:-100]
 
     def begin_stroke(self, point):
+        """Start a stroke; False when the drawing is already as large as a shareable link allows."""
+        if len(self.strokes) >= MAX_STROKES or sum(len(s) for s in self.strokes) >= MAX_POINTS:
+            return False
         self._save()
         if self.preset is not None:
             self.preset = None
         self.strokes.append([point])
         self.pinned_z = None
+        return True
 
     def extend_stroke(self, point):
         if self.strokes and sum(len(s) for s in self.strokes) < MAX_POINTS:
@@ -126,12 +130,13 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _is_finite_number(x):
+    """A JSON number that is a real, finite value (an int too large for a float counts, then fails the range)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and (isinstance(x, int) or math.isfinite(x))
+
+
 def _vector(v, what):
-    if not (
-        isinstance(v, list)
-        and len(v) == 2
-        and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v)
-    ):
+    if not (isinstance(v, list) and len(v) == 2 and all(_is_finite_number(x) for x in v)):
         raise StateError(f"{what} must be two finite numbers")
     if any(abs(x) > Z_LIMIT for x in v):
         raise StateError(f"{what} lies far outside the latent space")
@@ -146,13 +151,14 @@ def decode_hash(text):
     if not text.startswith(PREFIX):
         raise StateError("the link's state is not in a format this page knows")
     try:
-        packed = base64.urlsafe_b64decode(text[len(PREFIX) :] + "=" * (-len(text) % 4))
+        body = text[len(PREFIX) :]
+        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         inflater = zlib.decompressobj()
         raw = inflater.decompress(packed, MAX_JSON)
         if inflater.unconsumed_tail:
             raise StateError("the link's state unpacks to more data than any real state")
         data = json.loads(raw)
-    except (ValueError, zlib.error) as error:
+    except (ValueError, zlib.error, RecursionError) as error:
         if isinstance(error, StateError):
             raise
         raise StateError("the link's state is damaged (it may have been cut short when copied)") from None

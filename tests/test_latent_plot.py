@@ -1,0 +1,290 @@
+"""The latent-space plot: linear scales that invert, equal units on both axes (a circle stays a circle), a square
+symmetric domain, 1-2-5 ticks, and markup that parses as XML with one dot per map point."""
+
+import math
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pysrc"))
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import latent_plot
+from distribution import contour_ellipses
+from latent_plot import (
+    LABEL_COLORS,
+    MARGIN,
+    SIZE,
+    LatentPlot,
+    Scale,
+    legend_markup,
+    nice_ticks,
+    scatter_markup,
+    square_domain,
+)
+
+FAST = settings(max_examples=60, deadline=None)
+SVG = "{http://www.w3.org/2000/svg}"
+coords = st.floats(min_value=-40, max_value=40, allow_nan=False)
+domains = st.builds(square_domain, st.tuples(coords, coords), st.tuples(coords, coords))
+
+
+def parse_svg(markup):
+    return ET.fromstring(f'<svg xmlns="http://www.w3.org/2000/svg">{markup}</svg>')
+
+
+# ---- scales ----
+
+
+@FAST
+@given(
+    st.tuples(st.floats(-100, 100), st.floats(0.5, 100)),
+    st.tuples(st.floats(0, 1000), st.floats(10, 1000)),
+    st.floats(-200, 200),
+)
+def test_scale_maps_ends_and_round_trips(domain, pixels, value):
+    d0, width = domain
+    p0, span = pixels
+    scale = Scale((d0, d0 + width), (p0, p0 + span))
+    assert scale(d0) == pytest.approx(p0)
+    assert scale(d0 + width) == pytest.approx(p0 + span)
+    assert scale.invert(scale(value)) == pytest.approx(value, abs=1e-9)
+    assert scale(scale.invert(value)) == pytest.approx(value, abs=1e-9)
+    assert scale.length(width) == pytest.approx(span)
+    assert scale.length(-1.0) == scale.length(1.0) > 0
+
+
+def test_scale_is_linear_and_flips():
+    x = Scale((-4.0, 4.0), (40.0, 480.0))
+    assert x(0.0) == 260.0 and x(-4.0) == 40.0 and x(4.0) == 480.0 and x(2.0) == 370.0
+    y = Scale((-4.0, 4.0), (452.0, 12.0))
+    assert y(-4.0) == 452.0 and y(4.0) == 12.0 and y(1.0) < y(0.0)
+    assert y.invert(12.0) == 4.0 and y.length(1.0) == 55.0
+
+
+@FAST
+@given(domains, coords, coords)
+def test_plot_axes_have_equal_units_and_y_points_up(domain, zx, zy):
+    plot = LatentPlot(domain)
+    assert plot.x.k == pytest.approx(-plot.y.k, rel=1e-12)
+    assert plot.x.k > 0 > plot.y.k
+    top, right, bottom, left = MARGIN
+    assert plot.width == left + SIZE + right and plot.height == top + SIZE + bottom
+    lo, hi = domain
+    assert plot.to_pixels((lo, lo)) == pytest.approx((left, top + SIZE))  # bottom-left corner
+    assert plot.to_pixels((hi, hi)) == pytest.approx((left + SIZE, top))  # top-right corner
+    px, py = plot.to_pixels((zx, zy))
+    assert plot.to_latent(px, py) == pytest.approx([zx, zy], abs=1e-9)
+    # a step up in z₂ is a step up the screen (smaller y), as far as a step right in z₁ is to the right
+    px2, py2 = plot.to_pixels((zx + 1, zy + 1))
+    assert py2 < py and px2 - px == pytest.approx(py - py2, rel=1e-9)
+
+
+@FAST
+@given(domains, st.tuples(coords, coords), st.tuples(st.floats(0.01, 5), st.floats(0.01, 5)))
+def test_ellipses_in_pixels_are_k_sigma_times_the_scale(domain, mu, sigma):
+    plot = LatentPlot(domain)
+    per_unit = SIZE / (domain[1] - domain[0])
+    ellipses = plot.ellipses(contour_ellipses(mu, sigma))
+    assert len(ellipses) == 3
+    for k, (cx, cy, rx, ry) in zip((1, 2, 3), ellipses, strict=True):
+        assert (cx, cy) == pytest.approx(plot.to_pixels(mu))
+        assert rx == pytest.approx(k * sigma[0] * per_unit, rel=1e-9)
+        assert ry == pytest.approx(k * sigma[1] * per_unit, rel=1e-9)
+    # equal σ on both axes is a circle on screen
+    (_, _, rx, ry), *_ = plot.ellipses(contour_ellipses(mu, (sigma[0], sigma[0])))
+    assert rx == pytest.approx(ry, rel=1e-12)
+
+
+# ---- the domain and the ticks ----
+
+
+@FAST
+@given(st.lists(st.tuples(coords, coords), min_size=1, max_size=50))
+def test_square_domain_holds_every_point_and_is_symmetric(points):
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    lo, hi = square_domain((min(xs), min(ys)), (max(xs), max(ys)))
+    assert lo == -hi and hi >= 3.0
+    assert (2 * hi) == int(2 * hi)  # rounded up to a half unit
+    for x, y in points:
+        assert lo < x - 0.29 and x + 0.29 < hi  # every point, with its padding, inside
+        assert lo < y - 0.29 and y + 0.29 < hi
+    # and no more than half a unit more than needed
+    need = max(3.0, *(abs(v) + 0.3 for v in xs + ys))
+    assert hi < need + 0.5 + 1e-9
+
+
+def test_square_domain_examples():
+    assert square_domain((-1.0, -1.0), (1.0, 1.0)) == (-3.0, 3.0)
+    assert square_domain((-2.71, -2.92), (4.2, 3.98)) == (-4.5, 4.5)
+    assert square_domain((-7.6, 0.0), (0.0, 0.0)) == (-8.0, 8.0)
+    assert square_domain((0.0, 0.0), (0.0, 7.71)) == (-8.5, 8.5)
+
+
+def _nice(step):
+    """The 1, 2 or 5 × 10^k that a measured step is (up to rounding), or None."""
+    exponent = math.floor(math.log10(step))
+    mantissa = step / 10**exponent
+    return next((m * 10**exponent for m in (1, 2, 5, 10) if math.isclose(mantissa, m, rel_tol=1e-6)), None)
+
+
+@FAST
+@given(
+    st.floats(-1e4, 1e4),
+    st.floats(1e-3, 1e4),
+    st.integers(3, 12),
+)
+def test_nice_ticks_are_nice_inside_and_about_target_many(lo, width, target):
+    hi = lo + width
+    ticks = nice_ticks(lo, hi, target)
+    # the step is the first 1-2-5 value ≥ width/target, so at most 2.5× that: between target/2.5 and target gaps
+    assert int(target / 2.5) <= len(ticks) <= target + 1
+    assert len(ticks) >= 1
+    if len(ticks) == 1:
+        return
+    steps = [b - a for a, b in itertools.pairwise(ticks)]
+    step = _nice(steps[0])
+    assert step is not None, steps[0]
+    assert width / target <= step * (1 + 1e-6) and step <= 2.5 * width / target * (1 + 1e-6)
+    assert all(math.isclose(s, step, rel_tol=1e-6) for s in steps)
+    tol = 1e-9 * max(1.0, abs(lo), abs(hi))
+    assert lo - tol <= ticks[0] and ticks[-1] <= hi + tol
+    # the ticks reach to within a step of each end
+    assert ticks[0] - lo < step * (1 + 1e-9) and hi - ticks[-1] < step * (1 + 1e-9)
+    for t in ticks:
+        assert math.isclose(t / step, round(t / step), abs_tol=1e-6)  # multiples of the step
+    if lo < 0 < hi and min(-lo, hi) > tol:
+        assert 0 in ticks
+
+
+@FAST
+@given(domains)
+def test_ticks_for_every_plot_domain(domain):
+    ticks = nice_ticks(*domain)
+    assert 0 in ticks
+    assert 3 <= len(ticks) <= 9
+    assert ticks == [-t for t in reversed(ticks)]  # the domain is symmetric, so are its ticks
+    assert all(domain[0] <= t <= domain[1] for t in ticks)
+
+
+def test_nice_ticks_examples():
+    assert nice_ticks(-3.0, 3.0) == [-3, -2, -1, 0, 1, 2, 3]
+    assert nice_ticks(-4.5, 4.5) == [-4, -2, 0, 2, 4]  # 9/8 > 1, so steps of 2
+    assert nice_ticks(-4.0, 4.0) == [-4, -3, -2, -1, 0, 1, 2, 3, 4]
+    assert nice_ticks(-8.5, 8.5) == [-5, 0, 5]
+    assert nice_ticks(0.0, 1.0, 5) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(-50.0, 50.0) == [-40, -20, 0, 20, 40]
+    assert nice_ticks(-50.0, 50.0, 10) == [-50, -40, -30, -20, -10, 0, 10, 20, 30, 40, 50]
+
+
+# ---- markup ----
+
+
+@pytest.mark.parametrize("domain", [(-3.0, 3.0), (-4.5, 4.5), (-12.0, 12.0), (-50.5, 50.5)])
+def test_axes_markup_is_well_formed(domain):
+    plot = LatentPlot(domain)
+    root = parse_svg(plot.axes_markup())
+    frame = root.findall(f"{SVG}rect")
+    assert len(frame) == 1 and frame[0].get("class") == "frame"
+    ticks = nice_ticks(*domain)
+    lines = root.findall(f"{SVG}line")
+    assert len(lines) == 2 * len(ticks)
+    assert sum(1 for line in lines if line.get("class") == "grid zero") == 2
+    labels = [t.text for t in root.findall(f"{SVG}text") if t.get("class") == "tick"]
+    assert len(labels) == 2 * len(ticks)
+    assert "0" in labels
+    axis = [t.text for t in root.findall(f"{SVG}text") if t.get("class") == "axis-label"]
+    assert axis == ["z₁", "z₂"]
+    left, top, w, h = plot.area
+    for line in lines:
+        for name in ("x1", "x2"):
+            assert left - 1e-6 <= float(line.get(name)) <= left + w + 1e-6
+        for name in ("y1", "y2"):
+            assert top - 1e-6 <= float(line.get(name)) <= top + h + 1e-6
+
+
+def _dots(d):
+    return re.findall(r"M(-?\d+\.\d) (-?\d+\.\d)h0", d)
+
+
+def test_scatter_has_one_dot_per_point_in_its_digits_path():
+    plot = LatentPlot((-4.0, 4.0))
+    mu = [(math.cos(i) * 3, math.sin(i * 1.3) * 3) for i in range(300)]
+    labels = [(i * 7) % 10 if i % 11 else 3 for i in range(300)]
+    root = parse_svg(scatter_markup(plot, mu, labels))
+    paths = root.findall(f"{SVG}path")
+    counts = Counter(labels)
+    assert len(paths) == len(counts) == 10
+    for path in paths:
+        digit = int(path.get("data-digit"))
+        assert path.get("stroke") == LABEL_COLORS[digit]
+        assert path.get("class") == "scatter-digit"
+        d = path.get("d")
+        dots = _dots(d)
+        assert len(dots) == d.count("M") == d.count("h0") == counts[digit]
+        expected = [plot.to_pixels(p) for p, label in zip(mu, labels, strict=True) if label == digit]
+        for (x, y), (ex, ey) in zip(dots, expected, strict=True):
+            assert float(x) == pytest.approx(ex, abs=0.051) and float(y) == pytest.approx(ey, abs=0.051)
+
+
+def test_scatter_skips_absent_digits_and_handles_nothing():
+    plot = LatentPlot((-3.0, 3.0))
+    root = parse_svg(scatter_markup(plot, [(0.0, 0.0), (1.0, -1.0)], [4, 4]))
+    (path,) = root.findall(f"{SVG}path")
+    assert path.get("data-digit") == "4" and len(_dots(path.get("d"))) == 2
+    assert scatter_markup(plot, [], []) == ""
+    with pytest.raises(ValueError):
+        scatter_markup(plot, [(0.0, 0.0)], [1, 2])
+
+
+def test_scatter_of_the_real_latent_map():
+    from artifacts import parse_latent_map
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    mu, labels, (lo, hi) = parse_latent_map(
+        (models / "latent_map.json").read_text(), (models / "latent_map.bin").read_bytes()
+    )
+    plot = LatentPlot(square_domain(lo, hi))
+    root = parse_svg(scatter_markup(plot, mu, labels))
+    counts = Counter(labels)
+    left, top, w, h = plot.area
+    total = 0
+    for path in root.findall(f"{SVG}path"):
+        dots = _dots(path.get("d"))
+        assert len(dots) == counts[int(path.get("data-digit"))]
+        total += len(dots)
+        assert all(left <= float(x) <= left + w and top <= float(y) <= top + h for x, y in dots)
+    assert total == len(mu) == 10_000
+
+
+def test_legend_has_ten_entries_in_order():
+    markup = legend_markup()
+    root = ET.fromstring(f"<div>{markup}</div>")
+    items = root.findall("span")
+    assert len(items) == 10
+    for digit, (item, color) in enumerate(zip(items, LABEL_COLORS, strict=True)):
+        assert item.get("class") == "legend-item"
+        assert "".join(item.itertext()) == str(digit)
+        assert item.find("i").get("style") == f"background:{color}"
+    assert len(set(LABEL_COLORS)) == 10
+
+
+def test_overlays_are_well_formed():
+    plot = LatentPlot((-4.0, 4.0))
+    root = parse_svg(latent_plot.prior_markup(plot))
+    radii = [float(c.get("r")) for c in root.findall(f"{SVG}circle")]
+    assert radii == pytest.approx([k * SIZE / 8 for k in (1, 2, 3)], abs=0.01)
+    root = parse_svg(latent_plot.dots_markup(plot, [(0.0, 0.0), (1.0, 2.0)], "sample"))
+    assert len(root.findall(f"{SVG}circle")) == 2
+    root = parse_svg(latent_plot.path_markup(plot, (-1.0, 0.0), (2.0, 1.0)))
+    assert [t.text for t in root.findall(f"{SVG}text")] == ["A", "B"]
+    (line,) = root.findall(f"{SVG}line")
+    assert float(line.get("x1")) == pytest.approx(plot.x(-1.0), abs=0.01)
+    assert float(line.get("y2")) == pytest.approx(plot.y(1.0), abs=0.01)
