@@ -80,6 +80,7 @@ def write_model_card(out: Path, card: dict) -> None:
         "",
         "Test figures are measured from the shipped ONNX files with onnxruntime, one seeded z per test image.",
         "",
+        *(["## Notes", *(f"- {note}" for note in card["notes"]), ""] if card.get("notes") else []),
         "## Artifacts (sha256)",
         *(f"- `{name}`: `{digest}`" for name, digest in card["artifacts"].items()),
         "",
