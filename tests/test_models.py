@@ -19,7 +19,15 @@ from training.evaluate import decode, encode, sessions
 from training.mnist import REPO, file_hashes, load_split
 
 MODELS = REPO / "models"
-ARTIFACTS = ["encoder.onnx", "decoder.onnx", "latent_map.bin", "latent_map.json", "presets.bin", "presets.json"]
+ARTIFACTS = [
+    "encoder.onnx",
+    "decoder.onnx",
+    "latent_map.bin",
+    "latent_map.json",
+    "presets.bin",
+    "presets.json",
+    "first_view.json",
+]
 
 # The quality bar the shipped model must meet (negative ELBO in nats per image; kNN with k = 10).
 MAX_NEGATIVE_ELBO = 160.0
