@@ -2,6 +2,7 @@
 
 import math
 
+from distribution import contour_ellipses
 from svg import element, num, text
 
 # One colour per digit (Tableau 10): learners know it from matplotlib, and labels stay apart from the
@@ -131,4 +132,33 @@ def path_markup(plot, a, b):
         element("circle", cx=x, cy=y, r=7, class_="interp-end")
         + element("text", name, x=x, y=y + 4, class_="interp-label", text_anchor="middle")
         for name, x, y in (("A", ax, ay), ("B", bx, by))
+    )
+
+
+def base_markup(plot, scatter=""):
+    """The plot's static layer: frame and ticks, the manifold's slot, and the scatter of the map."""
+    return plot.axes_markup() + f'<g id="manifold-layer"></g><g id="scatter">{scatter}</g>'
+
+
+def overlay_markup(plot, mu=None, sigma=None, z=None):
+    """The live layer: σ ellipses, μ, z and the optional layers, clipped to the plot; drawn at (μ, σ, z) if given."""
+    left, top, size, _ = plot.area
+    clip = element("clipPath", element("rect", x=left, y=top, width=size, height=size), id="plot-clip")
+    if mu is None:
+        ellipses, mx, my, zx, zy = [(0.0, 0.0, 0.0, 0.0)] * 3, None, None, None, None
+    else:
+        ellipses = plot.ellipses(contour_ellipses(mu, sigma))
+        (mx, my), (zx, zy) = plot.to_pixels(mu), plot.to_pixels(z)
+    return (
+        element("defs", clip)
+        + '<g clip-path="url(#plot-clip)">'
+        + '<g id="prior-layer"></g><g id="interp-layer"></g><g id="samples-layer"></g>'
+        + "".join(
+            element("ellipse", id=f"ellipse-{k}", class_=f"ellipse k{k}", cx=cx, cy=cy, rx=rx, ry=ry)
+            for k, (cx, cy, rx, ry) in reversed(list(zip((1, 2, 3), ellipses, strict=True)))
+        )
+        + element("line", id="z-link", class_="z-link", x1=mx, y1=my, x2=zx, y2=zy)
+        + element("circle", id="mu-point", class_="mu-point", r=4, cx=mx, cy=my)
+        + element("circle", id="z-point", class_="z-point", r=6, cx=zx, cy=zy)
+        + "</g>"
     )

@@ -22,7 +22,7 @@ import live_code
 import sample
 import views
 from state import CANVAS, AppState, StateError, decode_hash, encode_hash
-from svg import NonFiniteError, element, num
+from svg import NonFiniteError, num
 from views import jsobj
 
 document = js.document
@@ -161,6 +161,8 @@ class App:
         # Scheduling: what is stale, whether a frame is requested, whether one is running.
         self.need_encode = self.need_decode = False
         self.frame_requested = self.busy = False
+        self.frame_used = False  # whether this animation frame has started a computation already
+        self.smooth_cache = {}
         self.shown_busy = None
         self.drawing = None  # pointerId of the stroke in progress
         self.contexts = {}
@@ -240,8 +242,10 @@ class App:
             return error
         self.plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
         self.draw_axes()
-        self.dom.el("scatter").innerHTML = latent_plot.scatter_markup(self.plot, mu, labels)
-        self.dom.el("legend").innerHTML = latent_plot.legend_markup()
+        scatter = self.dom.el("scatter")
+        if scatter.firstChild is None:
+            scatter.innerHTML = latent_plot.scatter_markup(self.plot, mu, labels)
+            self.dom.el("legend").innerHTML = latent_plot.legend_markup()
         js.performance.mark("vae:map-drawn")
         return None
 
@@ -256,25 +260,15 @@ class App:
     # ---- drawing the static parts ----
 
     def draw_axes(self):
-        p = self.plot
-        box = f"0 0 {p.width} {p.height}"
+        """The plot's frame, ticks and layers, unless serve.py already drew them (then they are kept: no flicker)."""
+        if document.querySelector("#latent-base #scatter path") is not None:
+            return
+        box = f"0 0 {self.plot.width} {self.plot.height}"
         base, overlay = self.dom.el("latent-base"), self.dom.el("latent-overlay")
         base.setAttribute("viewBox", box)
         overlay.setAttribute("viewBox", box)
-        base.innerHTML = p.axes_markup() + '<g id="manifold-layer"></g><g id="scatter"></g>'
-        left, top, size, _ = p.area
-        overlay.innerHTML = (
-            element(
-                "defs", element("clipPath", element("rect", x=left, y=top, width=size, height=size), id="plot-clip")
-            )
-            + '<g clip-path="url(#plot-clip)">'
-            + '<g id="prior-layer"></g><g id="interp-layer"></g><g id="samples-layer"></g>'
-            + "".join(element("ellipse", id=f"ellipse-{k}", class_=f"ellipse k{k}", rx=0, ry=0) for k in (3, 2, 1))
-            + element("line", id="z-link", class_="z-link")
-            + element("circle", id="mu-point", class_="mu-point", r=4)
-            + element("circle", id="z-point", class_="z-point", r=6)
-            + "</g>"
-        )
+        base.innerHTML = latent_plot.base_markup(self.plot)
+        overlay.innerHTML = latent_plot.overlay_markup(self.plot)
         self.dom.elements.clear()
         self.dom.written.clear()
 
@@ -316,13 +310,26 @@ class App:
             ctx.imageSmoothingEnabled = True
             ctx.drawImage(self.dom.el("preset-buffer"), 0, 0, canvas.width, canvas.height)
             return
-        path = "".join(stroke_path(s) for s in self.state.strokes)
+        path = "".join(stroke_path(self.smoothed(s)) for s in self.state.strokes)
         if path:
             ctx.setTransform(scale, 0, 0, scale, 0, 0)
             ctx.lineCap = ctx.lineJoin = "round"
             ctx.lineWidth = digit_input.PEN_WIDTH
             ctx.strokeStyle = "#111"
             ctx.stroke(js.Path2D.new(path))
+
+    def paint_segment(self, a, b):
+        """One new piece of the stroke in progress, drawn without repainting the rest."""
+        ctx = self.canvas("draw-canvas")
+        scale = self.dom.el("draw-canvas").width / CANVAS
+        ctx.setTransform(scale, 0, 0, scale, 0, 0)
+        ctx.lineCap = ctx.lineJoin = "round"
+        ctx.lineWidth = digit_input.PEN_WIDTH
+        ctx.strokeStyle = "#111"
+        ctx.beginPath()
+        ctx.moveTo(*a)
+        ctx.lineTo(*b)
+        ctx.stroke()
 
     # ---- events ----
 
@@ -390,13 +397,16 @@ class App:
         if event.pointerId != self.drawing:
             return
         point = self.canvas_point(event)
-        if point != self.state.strokes[-1][-1]:
+        previous = self.state.strokes[-1][-1]
+        if point != previous:
             self.state.extend_stroke(point)
-            self.input_changed()
+            self.paint_segment(previous, point)  # cheap while drawing; the whole stroke is smoothed on release
+            self.request(encode=True)
 
     def pointer_up(self, event):
         if event.pointerId == self.drawing:
             self.drawing = None
+            self.paint_drawing()
             self.write_hash()
 
     def edit_drawing(self, action):
@@ -525,12 +535,22 @@ class App:
     # ---- the frame loop ----
 
     def request(self, encode):
+        """Mark what is stale and start work: now if this animation frame has not started any yet, else at the
+        next one. At most one computation per frame, never a queue, and a result usually in the next paint."""
         self.need_encode = self.need_encode or encode
         self.need_decode = True
         self.set_busy(True)
-        if not self.frame_requested and not self.busy:
+        self.kick()
+
+    def kick(self):
+        if self.busy:
+            return  # run_frame looks again when it ends
+        if not self.frame_requested:
             self.frame_requested = True
             js.requestAnimationFrame(self.frame_proxy)
+        if not self.frame_used:
+            self.frame_used = True
+            self.task = asyncio.ensure_future(self.run_frame())
 
     def set_busy(self, busy):
         """`data-busy` on <html>: tests and benchmarks wait on it to know the numbers shown are the latest."""
@@ -539,8 +559,9 @@ class App:
             ROOT.dataset.busy = "true" if busy else "false"
 
     def on_frame(self, timestamp):
-        self.frame_requested = False
-        self.task = asyncio.ensure_future(self.run_frame())
+        self.frame_requested = self.frame_used = False
+        if self.need_decode:
+            self.kick()
 
     async def run_frame(self):
         if self.busy:
@@ -565,8 +586,8 @@ class App:
             self.busy = False
             ROOT.dataset.ready = "true"  # the page answers input from here on, even after a failed frame
         if self.need_decode:
-            self.request(self.need_encode)
-        elif not self.frame_requested:
+            self.kick()
+        else:
             self.set_busy(False)
 
     async def compute(self, encode):
@@ -593,8 +614,18 @@ class App:
     def current_pixels(self):
         if self.state.preset is not None and self.presets:
             return digit_input.from_bytes(self.presets[self.state.preset])
-        strokes = [digit_input.catmull_rom(s) for s in self.state.strokes]
-        return digit_input.preprocess(strokes)
+        return digit_input.preprocess([self.smoothed(s) for s in self.state.strokes])
+
+    def smoothed(self, stroke):
+        """A stroke through its spline, cached: only the stroke being drawn changes from frame to frame."""
+        key = id(stroke)
+        cached = self.smooth_cache.get(key)
+        if cached is None or cached[0] is not stroke or cached[1] != len(stroke):
+            cached = self.smooth_cache[key] = (stroke, len(stroke), digit_input.catmull_rom(stroke))
+        if len(self.smooth_cache) > 4 * len(self.state.strokes) + 8:
+            live = {id(s) for s in self.state.strokes}
+            self.smooth_cache = {k: v for k, v in self.smooth_cache.items() if k in live}
+        return cached[2]
 
     def render(self):
         dom = self.dom
@@ -645,12 +676,11 @@ class App:
 
 
 def stroke_path(points):
-    """One stroke as SVG path data for Path2D: a dot for a tap, else the interpolated polyline."""
+    """One smoothed stroke as SVG path data for Path2D: a dot for a tap, else a polyline through the spline."""
     if len(points) == 1:
         x, y = points[0]
         return f"M{x} {y}h0.01"
-    smooth = digit_input.catmull_rom(points)
-    return "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in smooth)
+    return "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in points)
 
 
 def diagnostics():

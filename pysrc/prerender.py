@@ -13,9 +13,8 @@ import zlib
 import artifacts
 import decoder
 import digit_input
-import distribution
 import latent_plot
-from svg import element, num
+from svg import num
 
 
 def png_data_url(gray, width, height):
@@ -56,24 +55,9 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
     preset = artifacts.parse_presets(presets_manifest, presets_bytes)[view["preset"]]
     plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
     box = f"0 0 {plot.width} {plot.height}"
-    html = _fill(
-        html,
-        "latent-base",
-        plot.axes_markup()
-        + '<g id="manifold-layer"></g><g id="scatter">'
-        + latent_plot.scatter_markup(plot, mu_map, labels)
-        + "</g>",
-        viewBox=box,
-    )
-    (mx, my), (zx, zy) = plot.to_pixels(view["mu"]), plot.to_pixels(view["z"])
-    contours = distribution.contour_ellipses(view["mu"], view["sigma"])
-    overlay = "".join(
-        element("ellipse", class_=f"ellipse k{k}", cx=cx, cy=cy, rx=rx, ry=ry)
-        for k, (cx, cy, rx, ry) in reversed(list(zip((1, 2, 3), plot.ellipses(contours), strict=True)))
-    )
-    overlay += element("line", class_="z-link", x1=mx, y1=my, x2=zx, y2=zy)
-    overlay += element("circle", class_="mu-point", r=4, cx=mx, cy=my)
-    overlay += element("circle", class_="z-point", r=6, cx=zx, cy=zy)
+    scatter = latent_plot.scatter_markup(plot, mu_map, labels)
+    html = _fill(html, "latent-base", latent_plot.base_markup(plot, scatter), viewBox=box)
+    overlay = latent_plot.overlay_markup(plot, view["mu"], view["sigma"], view["z"])
     html = _fill(html, "latent-overlay", overlay, viewBox=box)
     html = _fill(html, "legend", latent_plot.legend_markup())
     for name in ("mu", "log_var", "sigma", "epsilon", "z"):
