@@ -203,10 +203,6 @@ class App:
         self.stage("models", "failed" if model_errors else "ok")
         self.stage("map", "failed" if map_error else "ok")
         problems += model_errors + [str(e) for e in (map_error, preset_error) if e]
-        if problems:
-            self.message(" · ".join(problems), error=True)
-        if self.models.decoder is None:
-            self.dom.el("reconstruction").classList.add("unavailable")
         offered = self.source.restore(self)
         if offered:
             self.state.panels.add("source")
@@ -215,6 +211,10 @@ class App:
                 + ", ".join(f"{m}.py" for m in offered)
                 + ": it is shown in the Source panel and runs only if you press Apply."
             )
+        if problems:
+            self.message(" · ".join(problems), error=True)
+        if self.models.decoder is None:
+            self.dom.el("reconstruction").classList.add("unavailable")
         self.paint_drawing()
         for panel in self.state.panels:
             self.show_panel(panel, True)
@@ -455,7 +455,7 @@ class App:
 
     def pin(self, z):
         self.hover_z = None
-        self.state.pinned_z = z
+        self.state.pinned_z = [round(v, 5) for v in z]  # the precision a shared link keeps: the same z everywhere
         self.request(encode=False)
         self.write_hash()
 

@@ -88,10 +88,10 @@ class AppState:
 
 
 def _flatten(stroke):
-    """A stroke as [x0, y0, dx1, dy1, …]: small deltas compress well."""
+    """A stroke as [x0, y0, dx1, dy1, …] in tenths of a pixel (the input's precision): small deltas compress well."""
     out, px, py = [], 0, 0
     for x, y in stroke:
-        x, y = round(x), round(y)
+        x, y = round(x * 10), round(y * 10)
         out += [x - px, y - py]
         px, py = x, y
     return out
@@ -101,9 +101,9 @@ def _unflatten(flat):
     points, x, y = [], 0, 0
     for i in range(0, len(flat), 2):
         x, y = x + flat[i], y + flat[i + 1]
-        if not (-CANVAS <= x <= 2 * CANVAS and -CANVAS <= y <= 2 * CANVAS):
+        if not (-10 * CANVAS <= x <= 20 * CANVAS and -10 * CANVAS <= y <= 20 * CANVAS):
             raise StateError("a drawing point lies far outside the canvas")
-        points.append((x, y))
+        points.append((x / 10, y / 10))
     return points
 
 

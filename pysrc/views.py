@@ -212,7 +212,7 @@ class Details:
                     body.append(f'<span class="comment">{escape(text)}</span>')
             parts = " ".join(line["parts"])
             html.append(
-                f'<div class="code-line" data-parts="{parts}" tabindex="0">'
+                f'<div class="code-line" data-parts="{parts}" data-source="{escape(line["text"])}" tabindex="0">'
                 f'<span class="ln">{line["number"]}</span><span>{"".join(body)}</span></div>'
             )
         if plan:

@@ -66,7 +66,7 @@ def assert_valid(state):
     for stroke in state.strokes:
         assert stroke
         for x, y in stroke:
-            assert type(x) is int and type(y) is int
+            assert type(x) is float and type(y) is float
             assert -CANVAS <= x <= 2 * CANVAS and -CANVAS <= y <= 2 * CANVAS
     for vector in [state.pinned_z, *(state.interpolate or [])]:
         if vector is not None:
@@ -249,9 +249,9 @@ def test_encode_decode_round_trip(state):
 
 @FAST
 @given(st.lists(st.lists(st.tuples(st.floats(0, CANVAS), st.floats(0, CANVAS)), min_size=1, max_size=20), max_size=4))
-def test_fractional_points_round_to_whole_pixels(drawing):
+def test_fractional_points_round_to_tenths_of_a_pixel(drawing):
     back = decode_hash(encode_hash(AppState(strokes=drawing)))
-    assert back.strokes == [[(round(x), round(y)) for x, y in s] for s in drawing]
+    assert back.strokes == [[(round(x * 10) / 10, round(y * 10) / 10) for x, y in s] for s in drawing]
 
 
 def test_a_long_realistic_drawing_round_trips_within_the_limits():
@@ -268,7 +268,8 @@ def test_a_long_realistic_drawing_round_trips_within_the_limits():
     assert sum(len(s) for s in state.strokes) == MAX_POINTS
     text = encode_hash(state)
     assert len(text) < MAX_HASH
-    assert decode_hash(text).strokes == [[(round(x), round(y)) for x, y in s] for s in state.strokes]
+    tenths = [[(round(x * 10) / 10, round(y * 10) / 10) for x, y in s] for s in state.strokes]
+    assert decode_hash(text).strokes == tenths
 
 
 @pytest.mark.parametrize("case", ["strokes", "points"])
@@ -386,9 +387,9 @@ def test_json_of_wrong_shapes_and_types_is_state_or_state_error(value):
         {"s": [[]]},
         {"s": [{}]},
         {"s": [None]},
-        {"s": [[3 * CANVAS, 0]]},
-        {"s": [[0, -2 * CANVAS]]},
-        {"s": [[10, 10, 600, 0]]},  # the second point, a delta away, lies outside
+        {"s": [[30 * CANVAS, 0]]},  # coordinates are in tenths of a pixel
+        {"s": [[0, -20 * CANVAS]]},
+        {"s": [[100, 100, 6000, 0]]},  # the second point, a delta away, lies outside
         {"s": [[0, 0]] * (MAX_STROKES + 1)},
         {"s": [[1, 1] * (MAX_POINTS + 1)]},
         {"s": [[1, 1] * 10_001, [1, 1] * 10_000]},
