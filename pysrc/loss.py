@@ -1,18 +1,20 @@
 """Stage 6, the loss: the negative ELBO = reconstruction BCE + KL(N(μ, σ²) ‖ N(0, I)), per image, as training.
 
-Matches training/vae.py: Keras clips probabilities to [ε, 1 − ε] with ε = 1e-7 before taking logs.
+Matches training/vae.py: Keras clips probabilities to [ε, 1 − ε] with ε = 1e-7 before taking logs, in float32.
 """
 
 import math
 
-KERAS_EPSILON = 1e-7
+# Keras's clip bounds as float32 values: they decide the loss where a pixel is maximally wrong.
+P_MIN = 1.0000000116860974e-07  # float32(1e-7)
+P_MAX = 0.9999998807907104  # float32(1 - 1e-7)
 
 
 def pixel_bce(x, x_hat):
     """Binary cross-entropy of each pixel: the heatmap of where the reconstruction is wrong."""
     out = []
     for t, p in zip(x, x_hat, strict=True):
-        p = min(max(p, KERAS_EPSILON), 1.0 - KERAS_EPSILON)
+        p = min(max(p, P_MIN), P_MAX)
         out.append(-(t * math.log(p) + (1.0 - t) * math.log(1.0 - p)))
     return out
 
