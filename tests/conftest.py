@@ -50,6 +50,22 @@ def stop_server(proc):
 
 
 @pytest.fixture(scope="session")
+def train():
+    """The real MNIST training split (60,000 images), read once."""
+    from training.mnist import load_split
+
+    return load_split("train")
+
+
+@pytest.fixture(scope="session")
+def test():
+    """The real MNIST test split (10,000 images), read once."""
+    from training.mnist import load_split
+
+    return load_split("test")
+
+
+@pytest.fixture(scope="session")
 def server_url():
     proc, url = start_server()
     yield url

@@ -22,16 +22,6 @@ TRAIN_FIRST_LABELS = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
 TEST_FIRST_LABELS = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
 
 
-@pytest.fixture(scope="module")
-def train():
-    return load_split("train")
-
-
-@pytest.fixture(scope="module")
-def test():
-    return load_split("test")
-
-
 # ## The real files
 
 

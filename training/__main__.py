@@ -13,6 +13,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from training import ARTIFACTS
 from training.mnist import DEFAULT_DATA_DIR, REPO, IdxError, file_hashes, load_split
 
 TOOLCHAIN = {
@@ -130,15 +131,6 @@ def main(argv: list[str] | None = None) -> int:
     vae.encoder.save_weights(weights / "encoder.weights.h5")
     vae.decoder.save_weights(weights / "decoder.weights.h5")
 
-    artifacts = [
-        "encoder.onnx",
-        "decoder.onnx",
-        "latent_map.bin",
-        "latent_map.json",
-        "presets.bin",
-        "presets.json",
-        "first_view.json",
-    ]
     card = {
         "command": " ".join(["python -m training", *(argv if argv is not None else sys.argv[1:])]),
         "seed": seed,
@@ -155,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             "sha256": file_hashes(args.data),
         },
         "metrics": {k: float(f"{v:.7g}") for k, v in metrics.items()},
-        "artifacts": {name: sha256(args.out / name) for name in artifacts},
+        "artifacts": {name: sha256(args.out / name) for name in ARTIFACTS},
     }
     write_model_card(args.out, card)
     print(json.dumps(card["metrics"], indent=2))
