@@ -34,7 +34,7 @@ setup: $(VENV)/.installed vendor chromium
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,train]'
+	$(PY) -m pip install -q '.[test,train]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
