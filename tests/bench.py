@@ -383,10 +383,10 @@ JS_HELPERS = """
 
 # One measured interaction per item: [type, fx, fy] with fx, fy fractions of the target's box. Each starts
 # at a random phase of the frame (input arrives whenever the hand moves) and is split into: the page's
-# event handler (synchronous, inside dispatchEvent), the wait for the next animation frame (where the page
-# starts its frame), the frame's work until data-busy="false" (numbers and canvases written) and the wait
-# until the next frame has been rendered (rAF, then a posted task): the repaint the user sees. It also counts
-# the animation frames begun from the input to that repaint: 1 means the result made the very next frame.
+# event handler (synchronous, inside dispatchEvent), the work after it until data-busy="false" (numbers and
+# canvases written; the page starts it at once when the frame has none yet, else at the next animation frame)
+# and the wait until the next frame has been rendered (rAF, then a posted task): the repaint the user sees.
+# It also counts the animation frames begun from the input to that repaint: 1 means the very next frame.
 JS_MEASURE = (
     """async ({ targetId, events, timeoutMs }) => {"""
     + JS_HELPERS
@@ -397,7 +397,6 @@ JS_MEASURE = (
     await idle(timeoutMs, 'the previous event');
     await afterFrame();
     await sleep(Math.random() * 16.7);
-    let frameAt = null;
     const buttons = type !== 'pointerup' && targetId === 'draw-canvas' ? 1 : 0;
     const event = pointer(type, target, fx, fy, buttons);
     const t0 = performance.now();
@@ -408,16 +407,15 @@ JS_MEASURE = (
     let frames = 0, counting = true;
     const count = () => {
       if (!counting) return;
-      if (frames++ === 0) frameAt = performance.now();
+      frames++;
       requestAnimationFrame(count);
     };
     requestAnimationFrame(count);
     const idleAt = await idle(timeoutMs, `a ${type} on #${targetId}`);
     const paintAt = await afterFrame();
     counting = false;
-    frameAt = frameAt ?? idleAt;
-    out.push({ started, total: paintAt - t0, handler: handled - t0, wait: frameAt - handled,
-               work: idleAt - frameAt, present: paintAt - idleAt, frames });
+    out.push({ started, total: paintAt - t0, handler: handled - t0, work: idleAt - handled,
+               present: paintAt - idleAt, frames });
   }
   return out;
 }"""
@@ -792,8 +790,7 @@ def bench_interactions(results, page, settings):
     )
     parts = (
         ("handler", "event handler (sync, in dispatch)"),
-        ("wait", "wait for the next animation frame"),
-        ("work", "frame work until data-busy=false"),
+        ("work", "work after the handler until data-busy=false"),
         ("present", "until that result's frame is rendered"),
     )
     # The very first input after data-ready pays one-off costs (code still warming up): shown on its own row,
