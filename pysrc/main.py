@@ -134,8 +134,9 @@ class Models:
     async def encode(self, pixels):
         tensor = self.ort.Tensor.new("float32", to_js(memoryview(array.array("f", pixels))), to_js(encoder.INPUT_SHAPE))
         out = await self.encoder.run(jsobj({encoder.INPUT_NAME: tensor}))
-        mu = encoder.check_vector(out.z_mean.data.to_py().tolist(), "μ")
-        log_var = encoder.check_vector(out.z_log_var.data.to_py().tolist(), "log σ²")
+        mu_out, log_var_out = (getattr(out, name) for name in encoder.OUTPUT_NAMES)
+        mu = encoder.check_vector(mu_out.data.to_py().tolist(), "μ")
+        log_var = encoder.check_vector(log_var_out.data.to_py().tolist(), "log σ²")
         return mu, log_var
 
     async def decode(self, zs):
@@ -143,7 +144,7 @@ class Models:
         flat = array.array("f", [v for z in zs for v in z])
         tensor = self.ort.Tensor.new("float32", to_js(memoryview(flat)), to_js([len(zs), 2]))
         out = await self.decoder.run(jsobj({decoder.INPUT_NAME: tensor}))
-        return decoder.split_images(out.reconstruction.data.to_py().tolist(), len(zs))
+        return decoder.split_images(getattr(out, decoder.OUTPUT_NAME).data.to_py().tolist(), len(zs))
 
 
 class App:
