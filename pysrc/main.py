@@ -23,7 +23,7 @@ import sample
 import views
 from state import CANVAS, AppState, StateError, decode_hash, encode_hash
 from svg import NonFiniteError, num
-from views import jsobj
+from views import LoadError, fetch_bytes, fetch_text, jsobj
 
 document = js.document
 ROOT = document.documentElement
@@ -46,24 +46,6 @@ PANEL_SECTIONS = {
     "interpolate": "interpolation-panel",
     "source": "source-panel",
 }
-
-
-class LoadError(RuntimeError):
-    """A file the page needs that is missing or broken; the message names it."""
-
-
-async def fetch_bytes(path):
-    try:
-        response = await js.fetch(path)
-    except Exception as error:
-        raise LoadError(f"{path} could not be fetched ({error})") from None
-    if not response.ok:
-        raise LoadError(f"{path} is missing (the server answered {response.status})")
-    return (await response.arrayBuffer()).to_py().tobytes()
-
-
-async def fetch_text(path):
-    return (await fetch_bytes(path)).decode("utf-8")
 
 
 class Dom:
@@ -230,8 +212,6 @@ class App:
             self.state = decode_hash(text)
         except StateError as error:
             problems.append(f"The link's state was ignored: {error}.")
-
-    fetch_text = staticmethod(fetch_text)
 
     async def load_map(self):
         try:

@@ -1,4 +1,5 @@
-"""Browser adapter, part two: the optional views (loss, manifold, samples, interpolation) and exports.
+"""Browser adapter, part two: the optional views (details, source, loss, manifold, samples, interpolation),
+exports, and the small helpers both adapter modules share (fetching files, plain JS objects).
 
 Each view reads the app's current numbers and writes only when it is open; the maths stays in the core.
 """
@@ -21,6 +22,24 @@ from svg import element, num
 MANIFOLD_GRID = 20
 SAMPLE_COUNT = 16
 INTERP_FRAMES = 8
+
+
+class LoadError(RuntimeError):
+    """A file the page needs that is missing or broken; the message names it."""
+
+
+async def fetch_bytes(path):
+    try:
+        response = await js.fetch(path)
+    except Exception as error:
+        raise LoadError(f"{path} could not be fetched ({error})") from None
+    if not response.ok:
+        raise LoadError(f"{path} is missing (the server answered {response.status})")
+    return (await response.arrayBuffer()).to_py().tobytes()
+
+
+async def fetch_text(path):
+    return (await fetch_bytes(path)).decode("utf-8")
 
 
 def jsobj(mapping):
@@ -193,7 +212,7 @@ class Details:
         math_options = jsobj({"throwOnError": False})
         lines = app.dom.el("code-lines")
         try:
-            plan = code_panel.render_plan(code_panel.extract(await app.fetch_text(code_panel.SOURCE)))
+            plan = code_panel.render_plan(code_panel.extract(await fetch_text(code_panel.SOURCE)))
         except Exception as error:  # a missing file or a renamed function: say which, keep the graph
             lines.innerHTML = f'<p class="message error">{escape(str(error))}</p>'
             plan = []
@@ -310,7 +329,7 @@ class SourcePanel:
         tabs = []
         for name in self.names():
             if name == "main":
-                self.modules[name] = await app.fetch_text("pysrc/main.py")
+                self.modules[name] = await fetch_text("pysrc/main.py")
             else:
                 with open(f"{name}.py", encoding="utf-8") as handle:
                     self.modules[name] = handle.read()
