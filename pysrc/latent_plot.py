@@ -162,3 +162,56 @@ def overlay_markup(plot, mu=None, sigma=None, z=None):
         + element("circle", id="z-point", class_="z-point", r=6, cx=zx, cy=zy)
         + "</g>"
     )
+
+
+ZOOM_SIZE = 160  # the magnifier, in SVG units
+
+
+class Zoom:
+    """A magnifier around μ with equal scale on both axes: on the map the σ ellipses are often smaller than a dot.
+
+    Its window depends on μ and σ only, so the map points in it are found once per encoding, not per frame.
+    """
+
+    def __init__(self, mu, sigma, size=ZOOM_SIZE):
+        self.mu = mu
+        self.half = min(max(4.0 * max(sigma), 0.02), 4.0)
+        self.size = size
+        self.k = size / (2 * self.half)
+
+    def px(self, x, y):
+        """Latent → magnifier units, clamped to the frame (a far z sits on the edge, pointing its way)."""
+        to = lambda v: min(self.size, max(0.0, v))  # noqa: E731
+        return to((x - self.mu[0] + self.half) * self.k), to((self.mu[1] + self.half - y) * self.k)
+
+    def scatter_markup(self, map_mu, labels, limit=600):
+        dots = [[] for _ in LABEL_COLORS]
+        for (mx, my), label in zip(map_mu, labels, strict=True):
+            if abs(mx - self.mu[0]) <= self.half and abs(my - self.mu[1]) <= self.half and limit > 0:
+                x, y = self.px(mx, my)
+                dots[label].append(f"M{x:.1f} {y:.1f}h0")
+                limit -= 1
+        return element("rect", x=0.0, y=0.0, width=self.size, height=self.size, class_="frame") + "".join(
+            element("path", d="".join(d), stroke=color, class_="scatter-digit")
+            for color, d in zip(LABEL_COLORS, dots, strict=True)
+            if d
+        )
+
+    def overlay_markup(self, sigma, z):
+        cx, cy = self.px(*self.mu)
+        zx, zy = self.px(*z)
+        bar = nice_ticks(0, self.half, 2)[1]
+        bottom = self.size - 10.0
+        return (
+            "".join(
+                element(
+                    "ellipse", class_=f"ellipse k{n}", cx=cx, cy=cy, rx=n * sigma[0] * self.k, ry=n * sigma[1] * self.k
+                )
+                for n in (3, 2, 1)
+            )
+            + element("line", class_="z-link", x1=cx, y1=cy, x2=zx, y2=zy)
+            + element("circle", class_="mu-point", r=3.5, cx=cx, cy=cy)
+            + element("circle", class_="z-point", r=5, cx=zx, cy=zy)
+            + element("line", class_="scale-bar", x1=8.0, y1=bottom, x2=8 + bar * self.k, y2=bottom)
+            + element("text", f"{num(bar, 3)} latent units", x=8.0, y=bottom - 5, class_="tick")
+        )

@@ -158,6 +158,8 @@ class App:
         self.samples = views.Samples()
         self.interpolation = views.Interpolation()
         self.details = views.Details()
+        self.magnifier = views.Magnifier()
+        self.map_mu = self.map_labels = None
         self.source = views.SourcePanel()
         self.sample_images = []
 
@@ -221,6 +223,7 @@ class App:
             mu, labels, (mu_min, mu_max) = artifacts.parse_latent_map(manifest, data)
         except (LoadError, artifacts.ArtifactError) as error:
             return error
+        self.map_mu, self.map_labels = mu, labels
         self.plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
         self.draw_axes()
         scatter = self.dom.el("scatter")
@@ -650,6 +653,7 @@ class App:
         dom.text("z-mode", mode)
         if self.models.decoder is not None:
             self.put_image("reconstruction", self.x_hat)
+        self.magnifier.render(self)
         self.loss_panel.render(self)
         self.details.render(self)
         self.source.check_runtime(self)

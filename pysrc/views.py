@@ -54,6 +54,24 @@ def download(filename, url):
     link.click()
 
 
+class Magnifier:
+    """The zoom around μ under the numbers; its map points change only when μ or σ do."""
+
+    def __init__(self):
+        self.window = None
+
+    def render(self, app):
+        if app.mu is None:
+            return
+        zoom = latent_plot.Zoom(app.mu, app.sigma)
+        key = (tuple(app.mu), zoom.half)
+        if key != self.window and app.map_mu is not None:
+            self.window = key
+            app.dom.el("zoom-scatter").innerHTML = zoom.scatter_markup(app.map_mu, app.map_labels)
+            app.dom.text("zoom-caption", f"around μ, magnified ×{num(zoom.k / app.plot.x.k, 0)}")
+        app.dom.el("zoom-overlay").innerHTML = zoom.overlay_markup(app.sigma, app.z)
+
+
 class LossPanel:
     """Reconstruction BCE with its per-pixel heatmap, KL per dimension and in total, and their sum."""
 

@@ -288,3 +288,24 @@ def test_overlays_are_well_formed():
     (line,) = root.findall(f"{SVG}line")
     assert float(line.get("x1")) == pytest.approx(plot.x(-1.0), abs=0.01)
     assert float(line.get("y2")) == pytest.approx(plot.y(1.0), abs=0.01)
+
+
+def test_magnifier_shows_the_ellipses_at_true_equal_scale():
+    mu, sigma, z = [0.5, -1.0], [0.02, 0.04], [0.53, -0.95]
+    zoom = latent_plot.Zoom(mu, sigma)
+    assert zoom.half >= 3 * max(sigma)  # the 3σ ellipse fits
+    root = ET.fromstring(f'<svg xmlns="http://www.w3.org/2000/svg">{zoom.overlay_markup(sigma, z)}</svg>')
+    ellipses = {e.get("class"): e for e in root.iter("{http://www.w3.org/2000/svg}ellipse")}
+    for n in (1, 2, 3):
+        e = ellipses[f"ellipse k{n}"]
+        assert float(e.get("rx")) == pytest.approx(n * sigma[0] * zoom.k, abs=0.01)
+        assert float(e.get("ry")) == pytest.approx(n * sigma[1] * zoom.k, abs=0.01)  # one k for both axes
+        assert (float(e.get("cx")), float(e.get("cy"))) == (zoom.size / 2, zoom.size / 2)
+    assert zoom.px(100.0, -100.0) == (zoom.size, zoom.size)  # a far z is pinned to the edge, not drawn outside
+
+
+def test_magnifier_scatter_holds_only_points_in_its_window():
+    zoom = latent_plot.Zoom([0.0, 0.0], [0.05, 0.05])
+    points = [(0.0, 0.0), (0.1, -0.1), (0.5, 0.0), (-3.0, 2.0)]
+    markup = zoom.scatter_markup(points, [1, 2, 3, 4])
+    assert markup.count("h0") == 2

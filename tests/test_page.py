@@ -72,6 +72,7 @@ def test_ready_without_errors_or_foreign_requests(watch, server_url):
     assert watch.csp_violations == []
     assert page.locator("#scatter path").count() == 10
     assert page.locator(".placeholder").count() == 0  # the prerendered first view has handed over to Python
+    assert page.locator("#zoom-overlay ellipse").count() == 3  # the magnifier shows the σ ellipses
     assert page.get_attribute("[data-preset='3']", "aria-pressed") == "true"
     assert_consistent(watch)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
