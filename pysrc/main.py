@@ -204,7 +204,12 @@ class App:
         for panel in self.state.panels:
             self.show_panel(panel, True)
         self.request(encode=True)
-        views.typeset_article()
+        first_formula = document.querySelector("#article .math")
+        if first_formula is not None:
+            views.when_visible(first_formula, self.typeset_article)
+
+    def typeset_article(self):
+        self.task_article = asyncio.ensure_future(views.typeset_article())
 
     def read_hash(self, problems):
         text = js.location.hash

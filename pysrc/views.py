@@ -8,7 +8,7 @@ import json
 from html import escape
 
 import js
-from pyodide.ffi import to_js
+from pyodide.ffi import create_proxy, to_js
 
 import code_panel
 import decoder
@@ -40,6 +40,14 @@ async def fetch_bytes(path):
 
 async def fetch_text(path):
     return (await fetch_bytes(path)).decode("utf-8")
+
+
+async def import_vendored(*paths):
+    """ES modules from web/vendor, imported when first needed rather than at boot (fewer bytes before ready)."""
+    from pyscript import js_import
+
+    base = js.URL.new("./vendor/", js.location.href).href
+    return tuple(await js_import(*(base + path for path in paths)))
 
 
 def jsobj(mapping):
@@ -222,7 +230,7 @@ class Details:
         if self.building or self.built:
             return
         self.building = True
-        from pyscript.js_modules import hljs, hljs_python, katex  # loaded when first needed, not at boot
+        hljs, hljs_python, katex = await import_vendored("hljs/core.mjs", "hljs/python.js", "katex/katex.mjs")
 
         highlighter = hljs.default
         highlighter.registerLanguage("python", hljs_python.default)
@@ -287,15 +295,27 @@ class Details:
                 app.dom.attr(element_id, name, value)
 
 
-def typeset_article():
+async def typeset_article():
     """The article's TeX, typeset with KaTeX; until then (or without it) the TeX source stays readable."""
-    from pyscript.js_modules import katex
-
+    (katex,) = await import_vendored("katex/katex.mjs")
     for node in js.document.querySelectorAll("#article .math"):
         display = node.classList.contains("display")
         options = jsobj({"throwOnError": False, "displayMode": display})
         node.innerHTML = katex.default.renderToString(node.textContent, options)
         node.classList.add("typeset")
+
+
+def when_visible(element, start):
+    """Run `start()` once the element comes near the viewport: the article's maths and fonts load only if read."""
+
+    def seen(entries, observer):
+        if any(entry.isIntersecting for entry in entries):
+            observer.disconnect()
+            callback.destroy()
+            start()
+
+    callback = create_proxy(seen)
+    js.IntersectionObserver.new(callback, jsobj({"rootMargin": "200px"})).observe(element)
 
 
 STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss"]

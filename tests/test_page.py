@@ -75,6 +75,10 @@ def test_ready_without_errors_or_foreign_requests(watch, server_url):
     assert page.locator("#zoom-overlay ellipse").count() == 3  # the magnifier shows the σ ellipses
     assert page.get_attribute("[data-preset='3']", "aria-pressed") == "true"
     assert_consistent(watch)
+    assert page.locator("#article .math.typeset").count() == 0  # the article's maths loads only when read
+    page.locator("#article .math").first.scroll_into_view_if_needed()
+    page.wait_for_selector("#article .math.typeset .katex", state="attached")
+    assert page.locator("#article .math:not(.typeset)").count() == 0
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
 

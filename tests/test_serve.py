@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -285,6 +286,30 @@ def test_gzip_round_trip(port: int, tree: Path, path: str) -> None:
     assert fetch(port, path, {"If-None-Match": packed.headers["ETag"], "Accept-Encoding": "gzip"}).status == 304
 
 
+def test_brotli_sibling_served_when_accepted(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "web").mkdir(parents=True)
+    (root / "web" / "index.html").write_bytes(b"<!doctype html>" * 100)
+    (root / "web" / "app.js").write_bytes(b"console.log(1);" * 100)
+    (root / "web" / "app.js.br").write_bytes(b"pretend-brotli")
+    site = serve.site_map(root)
+    assert "/app.js.br" not in site.files  # the sibling is an encoding, never a URL of its own
+    server, thread = _start(site)
+    try:
+        port = server.server_address[1]
+        br = fetch(port, "/app.js", {"Accept-Encoding": "gzip, deflate, br"})
+        assert (br.status, br.headers["Content-Encoding"], br.body) == (200, "br", b"pretend-brotli")
+        assert br.headers["Vary"] == "Accept-Encoding" and br.headers["Content-Type"] == "text/javascript"
+        gz = fetch(port, "/app.js", {"Accept-Encoding": "gzip"})
+        assert gz.headers["Content-Encoding"] == "gzip" and gzip.decompress(gz.body) == b"console.log(1);" * 100
+        assert gz.headers["ETag"] != br.headers["ETag"]
+        none = fetch(port, "/app.js", {"Accept-Encoding": "br;q=0, identity"})
+        assert none.headers.get("Content-Encoding") is None and none.body == b"console.log(1);" * 100
+        assert fetch(port, "/app.js.br").status == 404
+    finally:
+        _stop(server, thread)
+
+
 def test_gzip_only_when_accepted_and_useful(port: int) -> None:
     assert "Content-Encoding" not in fetch(port, "/big.js").headers
     assert "Content-Encoding" not in fetch(port, "/big.js", {"Accept-Encoding": "gzip;q=0"}).headers
@@ -467,7 +492,8 @@ def test_vendor_copies_the_listed_files(tmp_path: Path) -> None:
     dest = tmp_path / "vendor"
     count = serve.vendor(serve.NODE_MODULES, dest)
     files = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
-    assert count == len(files) - 1  # plus the marker
+    brotli = {f for f in files if f.endswith(".br")}
+    assert count == len(files) - len(brotli) - 1  # plus the marker and the precompressed siblings
     assert {
         "pyscript/core.js",
         "pyscript/core.css",
@@ -492,6 +518,31 @@ def test_vendor_copies_the_listed_files(tmp_path: Path) -> None:
     assert (dest / "ort/ort-wasm-simd-threaded.wasm").read_bytes() == (
         serve.NODE_MODULES / "onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"
     ).read_bytes()
+    # Large compressible files get a brotli sibling (made with node); small ones and fonts do not.
+    if shutil.which("node"):
+        assert {"ort/ort-wasm-simd-threaded.wasm.br", "pyodide/pyodide.asm.wasm.br"} <= brotli
+        assert not [f for f in brotli if f.startswith("katex/fonts/")]
+        unpacked = subprocess.run(
+            [
+                "node",
+                "-e",
+                "process.stdout.write(require('zlib').brotliDecompressSync(require('fs')"
+                ".readFileSync(process.argv[1])))",
+                str(dest / "ort/ort-wasm-simd-threaded.wasm.br"),
+            ],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        assert unpacked == (dest / "ort/ort-wasm-simd-threaded.wasm").read_bytes()
+    # The stdlib zip is re-stored uncompressed (Pyodide imports from it as is), with the same members.
+    original = zipfile.ZipFile(serve.NODE_MODULES / "pyodide/python_stdlib.zip")
+    stored = zipfile.ZipFile(dest / "pyodide/python_stdlib.zip")
+    assert {i.compress_type for i in stored.infolist()} == {zipfile.ZIP_STORED}
+    assert [i.filename for i in stored.infolist()] == [i.filename for i in original.infolist()]
+    assert stored.read("asyncio/__init__.py") == original.read("asyncio/__init__.py")
+    original.close()
+    stored.close()
     # The highlight.js files must import nothing the browser cannot resolve.
     for name in ("core.mjs", "python.js"):
         text = (dest / "hljs" / name).read_text()
