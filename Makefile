@@ -41,7 +41,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-vendor: node_modules/.installed
+vendor: web/vendor/.vae-explainer-vendor
+
+# Vendoring (copies, a stored stdlib zip, brotli siblings) runs again only when npm's files or serve.py change.
+web/vendor/.vae-explainer-vendor: node_modules/.installed serve.py
 	$(PYTHON) serve.py --vendor
 
 # Debian's Chromium drives the browser tests; Playwright must never download a browser of its own.
