@@ -200,7 +200,7 @@ class Zoom:
     def overlay_markup(self, sigma, z):
         cx, cy = self.px(*self.mu)
         zx, zy = self.px(*z)
-        bar = nice_ticks(0, self.half, 2)[1]
+        bar = nice_ticks(0, self.half, 3)[1]  # a step below the half-width, so there is always a second tick
         bottom = self.size - 10.0
         return (
             "".join(

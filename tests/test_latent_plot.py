@@ -309,3 +309,9 @@ def test_magnifier_scatter_holds_only_points_in_its_window():
     points = [(0.0, 0.0), (0.1, -0.1), (0.5, 0.0), (-3.0, 2.0)]
     markup = zoom.scatter_markup(points, [1, 2, 3, 4])
     assert markup.count("h0") == 2
+
+
+@pytest.mark.parametrize("top_sigma", [0.011, 0.0125, 0.11, 0.122, 0.5, 1.0, 0.005])
+def test_magnifier_scale_bar_exists_for_every_sigma(top_sigma):
+    zoom = latent_plot.Zoom([0.0, 0.0], [top_sigma, top_sigma / 2])
+    assert "latent units" in zoom.overlay_markup([top_sigma, top_sigma / 2], [0.0, 0.0])
