@@ -117,6 +117,26 @@ class PageWatch:
             self.wait_ready()
         return self.page
 
+    def open_state(self, server_url, **state):
+        """Open the page in a given AppState (through its URL hash) and wait until its numbers are current."""
+        from state import AppState, encode_hash
+
+        page = self.open(server_url + "#" + encode_hash(AppState(**state)))
+        self.settle()
+        return page
+
+    def draw(self, strokes):
+        """Draw strokes given in canvas units (0–280) with the mouse, as a learner would."""
+        box = self.page.locator("#draw-canvas").bounding_box()
+        scale = box["width"] / 280
+        for stroke in strokes:
+            x0, y0 = stroke[0]
+            self.page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
+            self.page.mouse.down()
+            for x, y in stroke[1:]:
+                self.page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=4)
+            self.page.mouse.up()
+
     def wait_ready(self):
         self.page.wait_for_selector("html[data-ready=true]", state="attached", timeout=READY_TIMEOUT_MS)
 

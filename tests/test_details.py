@@ -13,7 +13,7 @@ import code_panel
 import graph
 import latent_plot
 import sample
-from state import AppState, decode_hash, encode_hash
+from state import decode_hash
 
 pytestmark = pytest.mark.browser
 
@@ -73,12 +73,6 @@ OUTSIDE_JS = """() => {
 }"""
 
 
-def opened(watch, server_url, **state):
-    page = watch.open(server_url + "#" + encode_hash(AppState(**state)))
-    watch.settle()
-    return page
-
-
 def wait_built(page, watch):
     page.wait_for_selector("#code-lines .code-line", state="attached")
     page.wait_for_selector("#graph [data-part]", state="attached")
@@ -114,7 +108,7 @@ def seed_of(page):
 
 
 def test_toggle_shows_and_hides_details_and_its_numbers_follow_the_page(watch, server_url):
-    page = opened(watch, server_url)
+    page = watch.open_state(server_url)
     assert page.is_hidden("#details")
     assert page.get_attribute("#details-toggle", "aria-expanded") == "false"
 
@@ -162,7 +156,7 @@ def test_toggle_shows_and_hides_details_and_its_numbers_follow_the_page(watch, s
 
 
 def test_code_is_the_training_code_and_lights_the_graph_both_ways(watch, server_url):
-    page = opened(watch, server_url, panels={"details"})
+    page = watch.open_state(server_url, panels={"details"})
     assert page.is_visible("#details")
     wait_built(page, watch)
 
@@ -239,7 +233,7 @@ def test_code_is_the_training_code_and_lights_the_graph_both_ways(watch, server_
 
 
 def test_no_curve_or_marker_leaves_its_plot_for_far_mu_z_and_epsilon(watch, server_url):
-    page = opened(watch, server_url, preset=None, strokes=FAR_STROKE, panels={"details"})
+    page = watch.open_state(server_url, preset=None, strokes=FAR_STROKE, panels={"details"})
     wait_built(page, watch)
     mu = watch.vector("mu")
     assert max(abs(v) for v in mu) > 3, mu  # the premise: an encoding beyond the ±3 the plots start with

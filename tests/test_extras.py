@@ -18,7 +18,7 @@ import decoder
 import digit_input
 import latent_plot
 import loss
-from state import AppState, decode_hash, encode_hash
+from state import decode_hash
 
 pytestmark = pytest.mark.browser
 
@@ -46,25 +46,6 @@ def decode(dec, zs):
     """The shipped decoder in native onnxruntime: a batch of z → one list of 784 floats per image."""
     out = dec.run(["reconstruction"], {"z": np.asarray(zs, np.float32).reshape(-1, 2)})[0]
     return out.reshape(len(zs), -1).astype(np.float64)
-
-
-def draw(page, strokes):
-    """Draw strokes given in canvas units (0–280) with the mouse, as a learner would."""
-    box = page.locator("#draw-canvas").bounding_box()
-    scale = box["width"] / 280
-    for stroke in strokes:
-        x0, y0 = stroke[0]
-        page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=4)
-        page.mouse.up()
-
-
-def opened(watch, server_url, **state):
-    page = watch.open(server_url + "#" + encode_hash(AppState(**state)))
-    watch.settle()
-    return page
 
 
 def canvas_rgba(page, element_id):
@@ -111,12 +92,12 @@ def assert_loss_is_recomputed(page, watch, dec):
 
 
 def test_loss_numbers_update_on_drawing_and_equal_a_recomputation(watch, server_url, dec):
-    page = opened(watch, server_url, panels={"loss"})
+    page = watch.open_state(server_url, panels={"loss"})
     assert page.is_visible("#loss-panel")
     first = assert_loss_is_recomputed(page, watch, dec)
 
     page.click("#clear-button")
-    draw(page, SEVEN)
+    watch.draw(SEVEN)
     watch.settle()
     drawn = assert_loss_is_recomputed(page, watch, dec)
     assert all(a != b for a, b in zip(first, drawn, strict=True))
@@ -130,7 +111,7 @@ def test_loss_numbers_update_on_drawing_and_equal_a_recomputation(watch, server_
 
 
 def test_manifold_paints_each_cell_with_the_decoding_of_its_z(watch, server_url, dec):
-    page = opened(watch, server_url)
+    page = watch.open_state(server_url)
     page.click("#manifold-toggle")
     page.wait_for_selector("#manifold-image", state="attached")
     watch.settle()
@@ -163,7 +144,7 @@ def test_manifold_paints_each_cell_with_the_decoding_of_its_z(watch, server_url,
 
 
 def test_interpolation_runs_between_the_two_chosen_mus(watch, server_url, dec):
-    page = opened(watch, server_url, preset=1, panels={"interpolate"})
+    page = watch.open_state(server_url, preset=1, panels={"interpolate"})
     mu_a = watch.vector("mu")
     page.click("#set-a")
     watch.settle()
@@ -206,9 +187,9 @@ def test_interpolation_runs_between_the_two_chosen_mus(watch, server_url, dec):
 
 
 def test_a_shared_link_restores_mu_z_and_the_reconstruction(watch, server_url, browser):
-    page = opened(watch, server_url)
+    page = watch.open_state(server_url)
     page.click("#clear-button")
-    draw(page, ONE)
+    watch.draw(ONE)
     watch.settle()
     box = page.locator("#latent-plot").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45)
@@ -327,7 +308,7 @@ def png_pixels(data):
 
 
 def test_exports_carry_the_pages_numbers_and_its_reconstruction(watch, server_url):
-    page = opened(watch, server_url, preset=7)
+    page = watch.open_state(server_url, preset=7)
     assert page.is_hidden("#message"), page.inner_text("#message")
     with page.expect_download() as info:
         page.click("#export-json")

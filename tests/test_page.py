@@ -37,19 +37,6 @@ def canvas_pixels(page, selector):
     )
 
 
-def draw(page, strokes):
-    """Draw strokes given in canvas units (0–280) with the mouse, as a learner would."""
-    box = page.locator("#draw-canvas").bounding_box()
-    scale = box["width"] / 280
-    for stroke in strokes:
-        x0, y0 = stroke[0]
-        page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=4)
-        page.mouse.up()
-
-
 SEVEN = [[(60, 50), (220, 50), (140, 250)]]
 DRAWN = {
     7: SEVEN,
@@ -102,7 +89,7 @@ def test_drawing_changes_mu_and_reconstruction(watch, server_url, latent_map):
     mu_before = watch.vector("mu")
     recon_before = canvas_pixels(page, "#reconstruction")
     page.click("#clear-button")
-    draw(page, SEVEN)
+    watch.draw(SEVEN)
     watch.settle()
     assert watch.vector("mu") != mu_before
     assert canvas_pixels(page, "#reconstruction") != recon_before
@@ -116,7 +103,7 @@ def test_drawing_changes_mu_and_reconstruction(watch, server_url, latent_map):
 def test_hand_drawn_digits_land_among_their_kind(watch, server_url, latent_map, digit):
     page = watch.open(server_url)
     page.click("#clear-button")
-    draw(page, DRAWN[digit])
+    watch.draw(DRAWN[digit])
     watch.settle()
     assert knn_vote(latent_map, watch.vector("mu")) == digit
 

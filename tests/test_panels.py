@@ -5,12 +5,11 @@ import math
 from pathlib import Path
 
 import pytest
-from test_page import canvas_pixels, draw
+from test_page import canvas_pixels
 
 import code_panel
 import decoder
 import latent_plot
-from state import AppState, encode_hash
 
 pytestmark = pytest.mark.browser
 
@@ -21,12 +20,6 @@ LIT_LINES = "() => Array.from(document.querySelectorAll('.code-line.lit')).map(l
 RETURN_LINE = "    return [m + s * e for m, s, e in zip(mu, sigma, epsilon, strict=True)]"
 
 
-def opened(watch, server_url, **state):
-    page = watch.open(server_url + "#" + encode_hash(AppState(**state)))
-    watch.settle()
-    return page
-
-
 def graph_value(page, element_id):
     return float(page.get_attribute(f"#{element_id}", "data-value"))
 
@@ -35,7 +28,7 @@ def graph_value(page, element_id):
 
 
 def test_details_toggle_linking_numbers_and_code(watch, server_url):
-    page = opened(watch, server_url)
+    page = watch.open_state(server_url)
     page.click("#details-toggle")
     assert page.get_attribute("#details-toggle", "aria-expanded") == "true"
     assert page.is_visible("#details")
@@ -96,7 +89,7 @@ def test_details_toggle_linking_numbers_and_code(watch, server_url):
 
 
 def test_no_graph_marker_leaves_its_plot_for_far_z(watch, server_url):
-    page = opened(watch, server_url, panels={"details"})
+    page = watch.open_state(server_url, panels={"details"})
     page.wait_for_selector("#graph [data-part]")
     box = page.locator("#latent-plot").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.08)  # pin z near (−4, 4)
@@ -126,7 +119,7 @@ def edit(page, module, source):
 
 def test_live_edit_apply_errors_reset_and_reload(watch, server_url):
     assert RETURN_LINE in SAMPLE
-    page = opened(watch, server_url, panels={"source"})
+    page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
 
     edit(page, "sample", SAMPLE.replace(RETURN_LINE, "    return list(mu)"))
@@ -148,7 +141,7 @@ def test_live_edit_apply_errors_reset_and_reload(watch, server_url):
         assert f"Line {bad_line}" in message and expected in message
         mu = watch.vector("mu")
         page.click("#clear-button")
-        draw(page, [[(80, 80 + 40 * k), (200, 200)]])  # the page still responds, on the last good code (z sticks to μ)
+        watch.draw([[(80, 80 + 40 * k), (200, 200)]])  # the page still responds, on the last good code (z sticks to μ)
         watch.settle()
         assert watch.vector("mu") != mu
         assert watch.vector("z") == watch.vector("mu")
@@ -168,7 +161,7 @@ def test_live_edit_apply_errors_reset_and_reload(watch, server_url):
 
 def test_shared_code_is_offered_not_run(watch, server_url):
     code = {"sample": SAMPLE.replace(RETURN_LINE, "    return list(mu)")}
-    page = opened(watch, server_url, code=code)
+    page = watch.open_state(server_url, code=code)
     assert watch.vector("z") != watch.vector("mu")
     assert "runs only if you press Apply" in page.inner_text("#message")
     page.wait_for_selector(".cm-content")
@@ -182,10 +175,10 @@ def test_shared_code_is_offered_not_run(watch, server_url):
 
 
 def test_loss_updates_on_drawing_and_matches_the_closed_form(watch, server_url):
-    page = opened(watch, server_url, panels={"loss"})
+    page = watch.open_state(server_url, panels={"loss"})
     before = page.get_attribute("#loss-panel", "data-elbo")
     page.click("#clear-button")
-    draw(page, [[(70, 60), (210, 60), (140, 250)]])
+    watch.draw([[(70, 60), (210, 60), (140, 250)]])
     watch.settle()
     rec, kl, elbo = (float(page.get_attribute("#loss-panel", f"data-{n}")) for n in ("reconstruction", "kl", "elbo"))
     assert page.get_attribute("#loss-panel", "data-elbo") != before
@@ -198,7 +191,7 @@ def test_loss_updates_on_drawing_and_matches_the_closed_form(watch, server_url):
 def test_manifold_cells_decode_the_right_z(watch, server_url):
     from training.evaluate import sessions
 
-    page = opened(watch, server_url, panels={"manifold"})
+    page = watch.open_state(server_url, panels={"manifold"})
     page.wait_for_selector("#manifold-image", state="attached")
     manifest = (REPO / "models" / "latent_map.json").read_text()
     ranges = json.loads(manifest)["ranges"]
@@ -217,7 +210,7 @@ def test_manifold_cells_decode_the_right_z(watch, server_url):
 
 
 def test_interpolation_endpoints_are_the_two_mus(watch, server_url):
-    page = opened(watch, server_url, preset=1)
+    page = watch.open_state(server_url, preset=1)
     page.click("#interpolate-toggle")
     page.click("#set-a")
     mu_a = watch.vector("mu")
@@ -239,9 +232,9 @@ def test_interpolation_endpoints_are_the_two_mus(watch, server_url):
 
 
 def test_a_shared_url_restores_mu_z_and_reconstruction(watch, server_url, browser):
-    page = opened(watch, server_url, panels={"loss"})
+    page = watch.open_state(server_url, panels={"loss"})
     page.click("#clear-button")
-    draw(page, [[(140, 40), (140, 250)]])
+    watch.draw([[(140, 40), (140, 250)]])
     box = page.locator("#latent-plot").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45)
     page.mouse.move(0, 0)

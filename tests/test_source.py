@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import sample
-from state import AppState, decode_hash, encode_hash
+from state import decode_hash
 
 pytestmark = pytest.mark.browser
 
@@ -26,25 +26,6 @@ STROKES = [
 
 def return_line_number():
     return SAMPLE.splitlines().index(RETURN_LINE) + 1
-
-
-def draw(page, strokes):
-    """Draw strokes given in canvas units (0–280) with the mouse, as a learner would."""
-    box = page.locator("#draw-canvas").bounding_box()
-    scale = box["width"] / 280
-    for stroke in strokes:
-        x0, y0 = stroke[0]
-        page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=4)
-        page.mouse.up()
-
-
-def opened(watch, server_url, **state):
-    page = watch.open(server_url + "#" + encode_hash(AppState(**state)))
-    watch.settle()
-    return page
 
 
 def editor_text(page):
@@ -95,7 +76,7 @@ def redraw(page, watch, k):
     """Clear and draw a new digit; returns μ before and after, so a test can see the page still responds."""
     before = watch.vector("mu")
     page.click("#clear-button")
-    draw(page, STROKES[k % len(STROKES)])
+    watch.draw(STROKES[k % len(STROKES)])
     watch.settle()
     after = watch.vector("mu")
     assert after != before
@@ -120,7 +101,7 @@ def assert_error_at_return_line(page, expected):
 
 def test_apply_runs_the_edit_at_once_and_marks_it(watch, server_url):
     assert RETURN_LINE in SAMPLE
-    page = opened(watch, server_url, panels={"source"})
+    page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
     assert_not_edited(page)
     assert_shipped_sampling(page, watch)
@@ -142,7 +123,7 @@ def test_apply_runs_the_edit_at_once_and_marks_it(watch, server_url):
 def test_broken_edits_say_where_and_the_last_good_code_keeps_running(watch, server_url):
     """A syntax error, an exception and a NaN result are all refused with their line, on the shipped code and on
     an applied edit alike, and the page keeps drawing with the code it ran before."""
-    page = opened(watch, server_url, panels={"source"})
+    page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
     for k, (broken, expected) in enumerate(BROKEN):
         apply(page, watch, "sample", SAMPLE.replace(RETURN_LINE, broken))
@@ -172,7 +153,7 @@ def test_broken_edits_say_where_and_the_last_good_code_keeps_running(watch, serv
 def test_an_edit_that_fails_only_on_real_input_is_set_aside(watch, server_url):
     # It passes Apply's checks (μ of 0, 2.5 and 40) but raises for the first view's μ (|μ₁| ≈ 0.04).
     failing = SAMPLE.replace(RETURN_LINE, "    if 0.001 < abs(mu[0]) < 1:\n        return [1 / 0, 0.0]\n" + RETURN_LINE)
-    page = opened(watch, server_url, panels={"source"})
+    page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
     apply(page, watch, "sample", RETURN_MU)
     assert_edit_runs(page, watch)
@@ -189,7 +170,7 @@ def test_an_edit_that_fails_only_on_real_input_is_set_aside(watch, server_url):
 
 
 def test_an_applied_edit_survives_a_reload_and_reset_too(watch, server_url):
-    page = opened(watch, server_url, panels={"source"})
+    page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
     apply(page, watch, "sample", RETURN_MU)
     assert_edit_runs(page, watch)
@@ -217,7 +198,7 @@ def test_an_applied_edit_survives_a_reload_and_reset_too(watch, server_url):
 
 
 def test_a_links_edited_code_is_offered_and_runs_only_after_apply(watch, server_url):
-    page = opened(watch, server_url, code={"sample": RETURN_MU})
+    page = watch.open_state(server_url, code={"sample": RETURN_MU})
     assert_shipped_sampling(page, watch)
     assert page.get_attribute("html", "data-edited") == "false"
     message = page.inner_text("#message")
