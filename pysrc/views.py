@@ -170,11 +170,16 @@ class Interpolation:
 
     def __init__(self):
         self.frames_for = None
+        self.drawn = None  # (panel open, endpoints) last drawn: the path only changes when they do
 
     async def render(self, app):
-        layer = app.dom.el("interp-layer")
         ends = app.state.interpolate
-        if "interpolate" not in app.state.panels or not ends:
+        shown = ("interpolate" in app.state.panels and bool(ends), ends and [list(e) for e in ends])
+        if shown == self.drawn:
+            return
+        self.drawn = shown
+        layer = app.dom.el("interp-layer")
+        if not shown[0]:
             layer.innerHTML = ""
             return
         a, b = ends
