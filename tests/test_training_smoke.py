@@ -155,3 +155,30 @@ def test_the_measured_reconstruction_loss_is_the_trained_one(trained):
     x_hat = evaluate.decode(decoder, z)
     assert x_hat.min() > 1e-6 and x_hat.max() < 1 - 1e-6  # after one short epoch nothing saturates
     np.testing.assert_allclose(graph_rec, evaluate.reconstruction_bce(x, x_hat), rtol=1e-4)
+
+
+def test_progress_lines_show_the_losses_and_the_latent_knn(trained, capsys):
+    """`python -m training` prints one line per epoch; its kNN figure is the model card's, taken from Keras."""
+    from training.__main__ import latent_knn, progress_callback
+
+    vae, _, out = trained
+    train, test = load_split("train"), load_split("test")
+    measure = latent_knn(train, test)
+    encoder, _ = evaluate.sessions(out)
+    map_mu = evaluate.encode(encoder, train.images[:10_000])[0]
+    test_mu = evaluate.encode(encoder, test.images)[0]
+    expected = evaluate.knn_accuracy(map_mu, train.labels[:10_000], test_mu, test.labels)
+    value = measure(vae.encoder)
+    assert value == pytest.approx(expected, abs=2e-4)  # ONNX and Keras μ differ by ~1e-6
+    assert 0.1 < value < 1
+
+    progress = progress_callback(1, 4, measure)
+    progress.set_model(vae)
+    progress.on_train_begin()
+    for batch in range(4):
+        progress.on_train_batch_end(batch)
+    progress.on_epoch_end(0, {"total_loss": 200.0, "reconstruction_loss": 190.5, "kl_loss": 9.5})
+    progress.on_train_end()
+    printed = capsys.readouterr()
+    assert f"epoch  1/1  loss 200.00  reconstruction 190.50  kl 9.50  kNN(10) {value:.4f}\n" in printed.out
+    assert "4/4" in printed.err

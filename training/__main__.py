@@ -25,8 +25,11 @@ TOOLCHAIN = {
 }
 
 
-def progress_callback(epochs: int, steps: int):
-    """A Keras callback that drives a tqdm bar over all batches and prints each epoch's mean losses."""
+def progress_callback(epochs: int, steps: int, latent_knn=None):
+    """A Keras callback that drives a tqdm bar over all batches and prints each epoch's mean losses.
+
+    With `latent_knn` (encoder → accuracy) each line also shows how well the latent space sorts the digits so far.
+    """
     import keras
     from tqdm import tqdm
 
@@ -38,15 +41,31 @@ def progress_callback(epochs: int, steps: int):
             self.bar.update(1)
 
         def on_epoch_end(self, epoch, logs=None):
+            knn = f"  kNN(10) {latent_knn(self.model.encoder):.4f}" if latent_knn else ""
             self.bar.write(
                 f"epoch {epoch + 1:2d}/{epochs}  loss {logs['total_loss']:.2f}  "
-                f"reconstruction {logs['reconstruction_loss']:.2f}  kl {logs['kl_loss']:.2f}"
+                f"reconstruction {logs['reconstruction_loss']:.2f}  kl {logs['kl_loss']:.2f}{knn}"
             )
 
         def on_train_end(self, logs=None):
             self.bar.close()
 
     return Progress()
+
+
+def latent_knn(train_split, test_split):
+    """encoder → the model card's kNN figure (test μ against the latent map), measured on Keras while it trains."""
+    from training.evaluate import knn_accuracy, to_unit
+    from training.export import MAP_SIZE
+
+    map_x, test_x = to_unit(train_split.images[:MAP_SIZE]), to_unit(test_split.images)
+
+    def measure(encoder) -> float:
+        map_mu = encoder.predict(map_x, batch_size=1000, verbose=0)[0]
+        test_mu = encoder.predict(test_x, batch_size=1000, verbose=0)[0]
+        return knn_accuracy(map_mu, train_split.labels[:MAP_SIZE], test_mu, test_split.labels)
+
+    return measure
 
 
 def write_model_card(out: Path, card: dict) -> None:
@@ -115,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     steps = -(-len(train_split.images) // vae_module.BATCH_SIZE)
     started = time.time()
     vae, history = vae_module.train(
-        train_split.images, epochs=epochs, seed=seed, callbacks=[progress_callback(epochs, steps)]
+        train_split.images,
+        epochs=epochs,
+        seed=seed,
+        callbacks=[progress_callback(epochs, steps, latent_knn(train_split, test_split))],
     )
     wall = time.time() - started
 
