@@ -88,6 +88,7 @@ def _comment_columns(text):
 
 
 def _segments(line, column):
+    """A line as ("code", text), ("comment", text) and ("math", TeX) pieces: the comment's `$…$` are maths."""
     line = line.rstrip("\r\n")
     if column is None:
         return [("code", line)] if line else []
@@ -102,11 +103,6 @@ def _segments(line, column):
     if at < len(comment):
         segments.append(("comment", comment[at:]))
     return segments
-
-
-def comment_segments(line):
-    """A line as ("code", text), ("comment", text) and ("math", TeX) pieces: the comment's `$…$` are maths."""
-    return _segments(line, _comment_columns(line).get(0))
 
 
 def render_plan(snippets):

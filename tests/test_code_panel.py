@@ -9,7 +9,7 @@ import pytest
 
 import code_panel
 import graph
-from code_panel import CodeExtractError, comment_segments, extract, line_parts, render_plan
+from code_panel import CodeExtractError, extract, line_parts, render_plan
 
 SOURCE = (Path(__file__).resolve().parents[1] / code_panel.SOURCE).read_text(encoding="utf-8")
 
@@ -176,7 +176,9 @@ def test_code_lines_have_no_comment_segment(plan):
     ],
 )
 def test_comment_segments(line, segments):
-    assert comment_segments(line) == segments
+    """A comment's `$…$` are typeset as maths; a `#` or `$` inside a string stays code."""
+    plan = render_plan([code_panel.Snippet("line", 1, line + "\n")])
+    assert [row["segments"] for row in plan] == [segments]
 
 
 def test_hash_inside_a_docstring_is_not_a_comment():
