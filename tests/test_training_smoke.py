@@ -15,7 +15,7 @@ pytest.importorskip("tensorflow")
 
 from training import evaluate  # noqa: E402
 from training import vae as vae_module  # noqa: E402  (first of the TF imports: it sets the Keras backend)
-from training.export import export_models  # noqa: E402
+from training.export import MAP_SIZE, export_models  # noqa: E402
 from training.mnist import load_split  # noqa: E402
 
 N_TRAIN = 512
@@ -165,9 +165,9 @@ def test_progress_lines_show_the_losses_and_the_latent_knn(trained, capsys):
     train, test = load_split("train"), load_split("test")
     measure = latent_knn(train, test)
     encoder, _ = evaluate.sessions(out)
-    map_mu = evaluate.encode(encoder, train.images[:10_000])[0]
+    map_mu = evaluate.encode(encoder, train.images[:MAP_SIZE])[0]
     test_mu = evaluate.encode(encoder, test.images)[0]
-    expected = evaluate.knn_accuracy(map_mu, train.labels[:10_000], test_mu, test.labels)
+    expected = evaluate.knn_accuracy(map_mu, train.labels[:MAP_SIZE], test_mu, test.labels)
     value = measure(vae.encoder)
     assert value == pytest.approx(expected, abs=2e-4)  # ONNX and Keras μ differ by ~1e-6
     assert 0.1 < value < 1

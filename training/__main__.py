@@ -25,10 +25,11 @@ TOOLCHAIN = {
 }
 
 
-def progress_callback(epochs: int, steps: int, latent_knn=None):
+def progress_callback(epochs: int, steps: int, measure_knn=None):
     """A Keras callback that drives a tqdm bar over all batches and prints each epoch's mean losses.
 
-    With `latent_knn` (encoder → accuracy) each line also shows how well the latent space sorts the digits so far.
+    With `measure_knn` (encoder → accuracy, from `latent_knn`) each line also shows how well the latent space
+    sorts the digits so far.
     """
     import keras
     from tqdm import tqdm
@@ -41,7 +42,7 @@ def progress_callback(epochs: int, steps: int, latent_knn=None):
             self.bar.update(1)
 
         def on_epoch_end(self, epoch, logs=None):
-            knn = f"  kNN(10) {latent_knn(self.model.encoder):.4f}" if latent_knn else ""
+            knn = f"  kNN(10) {measure_knn(self.model.encoder):.4f}" if measure_knn else ""
             self.bar.write(
                 f"epoch {epoch + 1:2d}/{epochs}  loss {logs['total_loss']:.2f}  "
                 f"reconstruction {logs['reconstruction_loss']:.2f}  kl {logs['kl_loss']:.2f}{knn}"
