@@ -42,8 +42,13 @@ globalThis.vaeWarmStart = {
 const stage = document.querySelector('#loading [data-stage="runtime"]');
 const message = document.getElementById("message");
 
-function fail(text) {
-  if (document.documentElement.dataset.ready === "true") return;
+const VENDOR_HINT = "Run `make serve`, which vendors the runtime.";
+const isRuntimeFile = (path) => path.includes("/vendor/pyodide/") || path.includes("/vendor/pyscript/");
+let namedFile = false; // a message naming the file that failed outranks the generic errors that follow it
+
+function fail(text, namesFile = false) {
+  if (document.documentElement.dataset.ready === "true" || (namedFile && !namesFile)) return;
+  namedFile ||= namesFile;
   stage.dataset.status = "failed";
   message.hidden = false;
   message.className = "message error";
@@ -52,13 +57,40 @@ function fail(text) {
 
 addEventListener("error", (event) => {
   const url = event.target && (event.target.src || event.target.href);
-  if (url) fail(`Could not load ${new URL(url).pathname}: the file is missing or broken. Run \`make serve\`, which vendors the runtime.`);
+  if (url) fail(`Could not load ${new URL(url).pathname}: the file is missing or broken. ${VENDOR_HINT}`, true);
+  else if (!document.documentElement.dataset.pyStarted) fail(`The Python runtime failed to start: ${event.message}`);
 }, true);
 
 addEventListener("unhandledrejection", (event) => {
   const text = String(event.reason && (event.reason.message || event.reason));
   fail(`The Python runtime failed to start: ${text}`);
 });
+
+// Pyodide fetches its own files; a missing one surfaces later as a parse error or an exit(1), or not at all.
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const path = new URL(entry.name).pathname;
+    if (entry.responseStatus >= 400 && isRuntimeFile(path)) {
+      fail(`Could not load ${path} (HTTP ${entry.responseStatus}). ${VENDOR_HINT}`, true);
+    }
+  }
+}).observe({ type: "resource", buffered: true });
+
+// Pyodide only logs a warning when its wasm fails to compile and then waits forever: name the file at once.
+// Other wasm (onnxruntime-web's) is Python's to report.
+const instantiateStreaming = WebAssembly.instantiateStreaming;
+WebAssembly.instantiateStreaming = async (source, imports) => {
+  try {
+    return await instantiateStreaming(source, imports);
+  } catch (error) {
+    const response = await Promise.resolve(source).catch(() => null);
+    const path = response && new URL(response.url).pathname;
+    if (response && response.ok && isRuntimeFile(path)) {
+      fail(`Could not load ${path} (not valid WebAssembly: ${error.message}). ${VENDOR_HINT}`, true);
+    }
+    throw error;
+  }
+};
 
 setTimeout(() => {
   if (!document.documentElement.dataset.pyStarted) fail("The Python runtime did not start within 60 s. The browser console names the file that failed.");
@@ -72,5 +104,5 @@ try {
     hooks.worker[name].clear();
   }
 } catch (error) {
-  fail(`Could not load the PyScript runtime (/vendor/pyscript/core.js): ${error.message}. Run \`make serve\`, which vendors it.`);
+  fail(`Could not load the PyScript runtime (/vendor/pyscript/core.js): ${error.message}. ${VENDOR_HINT}`, true);
 }
