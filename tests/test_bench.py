@@ -1,6 +1,7 @@
 """Benchmarks that can still fail: the core's hot paths timed with pytest-benchmark, each checked for a correct
 result, and the quick page benchmark run end to end, checked for having measured everything (never for speed)."""
 
+import importlib
 import json
 import math
 import os
@@ -138,3 +139,142 @@ def test_quick_page_benchmark_measures_everything(tmp_path):
             assert min(m["samples"]) >= 0, (key, m["samples"])
     assert metrics["hover"]["n"] >= 20 and metrics["draw"]["n"] >= 20
     assert "VAE Explainer benchmark (quick)" in proc.stdout and "[core (CPython)]" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tests/bench.py's own helpers: --baseline's ratios and tables, the cold-load breakdown, the floor page
+
+
+@pytest.fixture(scope="module")
+def bench():
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    return importlib.import_module("tests.bench")
+
+
+def test_ratio(bench):
+    assert bench.ratio(2.0, 4.0) == 0.5
+    assert bench.ratio(None, 4.0) is None and bench.ratio(1.0, None) is None
+    assert bench.ratio(1.0, 0.0) is None  # never a division by zero
+
+
+def test_columns_align(bench):
+    text = bench.columns(["name", "value"], [["a", "1.00"], ["longer", "12.5"]], right={1})
+    lines = text.splitlines()
+    assert lines[0].startswith("name  ") and set(lines[1]) <= {"-", " "}
+    assert lines[2] == "a        1.00" and lines[3] == "longer   12.5"
+
+
+def test_checkout_label(bench):
+    assert bench.checkout_label("current", "abc1234", "Short", True) == "current abc1234+ (Short)"
+    label = bench.checkout_label("baseline", "abc1234", "x" * 100, False, width=20)
+    assert label.startswith("baseline abc1234 (") and label.endswith("…)") and len(label) < 45
+
+
+WASM = {"name": "/vendor/pyodide/pyodide.asm.wasm", "start": 100.0, "end": 700.0}
+
+
+def test_load_segments_with_every_mark(bench):
+    marks = {"vae:wasm-ready": 900.0, "vae:interpreter-ready": 1400.0, "vae:pyscript-ready": 1500.0,
+             "vae:python-started": 1600.0, "vae:models-ready": 1550.0, "vae:first-frame": 1700.0,
+             "data-ready": 1710.0}  # fmt: skip
+    rows = {r["key"]: r for r in bench.load_segments(marks, [WASM])}
+    ms = {k: r["ms"] for k, r in rows.items()}
+    assert ms == {"wasm-start": 100.0, "wasm-ready": 800.0, "interpreter-ready": 500.0, "pyscript-ready": 100.0,
+                  "python-started": 100.0, "models-ready": 0.0, "first-frame": 100.0, "data-ready": 10.0,
+                  "total": 1710.0}  # fmt: skip  # models ready before Python: 0; the segments add up to the total
+    assert rows["wasm-ready"]["label"] == "Pyodide wasm fetch + compile"
+    assert all(r["missing"] is None for r in rows.values())
+
+
+def test_load_segments_without_the_new_marks(bench):
+    """Today's main: no wasm-ready/interpreter-ready/pyscript-ready marks. The wasm download stands in for the
+    first, the rest is n/a with the mark named, and one merged row spans the gap."""
+    marks = {"vae:python-started": 3000.0, "vae:models-ready": 3100.0, "vae:first-frame": 3300.0,
+             "data-ready": 3310.0}  # fmt: skip
+    rows = bench.load_segments(marks, [WASM])
+    by_key = {r["key"]: r for r in rows}
+    assert by_key["wasm-ready"]["ms"] == 600.0 and "download only" in by_key["wasm-ready"]["fallback"]
+    assert (
+        by_key["interpreter-ready"]["ms"] is None and by_key["interpreter-ready"]["missing"] == "vae:interpreter-ready"
+    )
+    assert by_key["pyscript-ready"]["missing"] == "vae:pyscript-ready"
+    assert by_key["python-started"]["ms"] is None and by_key["python-started"]["missing"] == "an earlier mark"
+    merged = by_key["wasm-ready..python-started"]
+    assert merged["ms"] == 2300.0 and "not split" in merged["label"]
+    assert by_key["models-ready"]["ms"] == 100.0 and by_key["first-frame"]["ms"] == 200.0
+    assert rows[-1]["key"] == "total" and rows[-1]["ms"] == 3310.0
+    # no wasm fetched at all: the fetch + compile segment counts from navigation start
+    rows = {r["key"]: r for r in bench.load_segments({"vae:wasm-ready": 50.0, "data-ready": 60.0}, [])}
+    assert rows["wasm-start"]["ms"] == 0.0 and rows["wasm-ready"]["ms"] == 50.0
+
+
+def test_breakdown_table_side_by_side(bench):
+    full = {"vae:wasm-ready": 900.0, "vae:interpreter-ready": 1400.0, "vae:pyscript-ready": 1500.0,
+            "vae:python-started": 1600.0, "vae:models-ready": 1650.0, "vae:first-frame": 1700.0,
+            "data-ready": 1710.0}  # fmt: skip
+    old = {"vae:python-started": 3000.0, "vae:models-ready": 3100.0, "vae:first-frame": 3300.0, "data-ready": 3420.0}
+    cold = lambda marks: [{"marks": marks, "resources": [WASM]}] * 3  # noqa: E731
+    text = bench.breakdown_table(
+        {"baseline": bench.breakdown(cold(old)), "current": bench.breakdown(cold(full))},
+        {"baseline": "baseline abc", "current": "current def"},
+    )
+    lines = text.splitlines()
+    assert lines[0].split()[-4:-1] == ["abc", "current", "def"] and lines[0].endswith("ratio")
+    total = next(line for line in lines if line.startswith("end to end"))
+    assert total.split()[-3:] == ["3420", "1710", "0.50"]
+    assert any("n/a (vae:interpreter-ready missing)" in line for line in lines)
+    wasm = next(line for line in lines if line.startswith("Pyodide wasm fetch + compile"))
+    assert "600 (download only" in wasm and wasm.split()[-1] == "800"  # no ratio of a download to a compile
+    assert any("not split" in line for line in lines)
+
+
+def test_comparisons_and_their_text(bench):
+    results = bench.Results()
+    for prefix, scale in (("", 1.0), ("baseline:", 2.0), ("floor:", 0.5)):
+        results.add("load", prefix + "ready", "ready", "s", [1.0 * scale, 1.2 * scale], "cold")
+        results.add("i", prefix + "hover", "hover", "ms", [10.0 * scale, 20.0 * scale])
+        results.add("i", prefix + "draw", "draw", "ms", [12.0 * scale, 30.0 * scale])
+        results.add("s", prefix + "strokes_work", "strokes", "ms", [4.0 * scale, 7.0 * scale])
+    targets = [bench.Target("baseline", "baseline:", "b"), bench.Target("current", "", "c"),
+               bench.Target("floor", "floor:", "f", busy_signal=False)]  # fmt: skip
+    comp = bench.comparisons(results, targets)
+    ready = next(r for r in comp["baseline"] if r["key"] == "ready" and r["stat"] == "median")
+    assert ready["ratio"] == pytest.approx(0.5)
+    warm = next(r for r in comp["baseline"] if r["key"] == "ready" and r["cache"] == "warm")
+    assert warm["ratio"] is None  # not measured: n/a, never an error
+    hover = next(r for r in comp["floor"] if r["key"] == "hover")
+    assert hover["current_minus_floor_p95"] == pytest.approx(10.0) and hover["current_meets_bar"] is False
+    strokes = next(r for r in comp["floor"] if r["key"] == "strokes_work")
+    assert strokes["current"]["p95"] == 7.0 and strokes["current_meets_bar"] is True  # an absolute bar: ≤ 8 ms
+    text = bench.comparison_text(comp, {"baseline": "baseline b", "current": "current c", "floor": "floor"})
+    assert "current/baseline" in text and "+10.0 ms" in text and "OVER" in text and "0.50" in text
+
+
+def test_stroke_paths(bench):
+    strokes = bench.stroke_paths()
+    assert len(strokes) == 3 and all(len(s) == bench.STROKE_POINTS >= 201 for s in strokes)
+    assert all(0.0 <= v <= 1.0 for s in strokes for p in s for v in p)
+    for path, raw in zip(strokes, FOUR, strict=True):  # from the hand-drawn 4's first sample to its last
+        assert path[0] == pytest.approx([raw[0][0] / 280, raw[0][1] / 280], abs=1e-4)
+        assert path[-1] == pytest.approx([raw[-1][0] / 280, raw[-1][1] / 280], abs=1e-4)
+
+
+@pytest.mark.browser
+def test_floor_page_loads_and_is_measured(bench, browser):
+    """The floor page (tests/floor) loads under the bench's observer and its interactions are measured."""
+    settings = {**bench.MODES["quick"], "runs": 1, "warm": 0, "hover": 5, "draw": 5}
+    results, errors = bench.Results(), bench.Errors()
+    floor = bench.Target("floor", "floor:", "floor", busy_signal=False)
+    with bench.floor_server() as url:
+        floor.url = url
+        try:
+            bench.bench_loads(results, browser, [floor], settings, errors)
+            bench.bench_interactions(results, floor, settings)
+        finally:
+            floor.context.close()
+    assert errors.items == []
+    rows = {m["key"]: m for m in results.metrics}
+    assert 0 < rows["floor:ready"]["median"] < 10
+    assert rows["floor:hover"]["n"] == 5 and rows["floor:draw"]["n"] == 5
+    assert rows["floor:hover_frames"]["max"] <= 3 and rows["floor:hover_handler"]["median"] >= 0
