@@ -41,7 +41,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# The Python snapshot is made again whenever the runtime or the pure core changed (serve.py checks its stamp).
 vendor: web/vendor/.vae-explainer-vendor
+	$(PYTHON) serve.py --snapshot
 
 # Vendoring (copies, a stored stdlib zip, brotli siblings) runs again only when npm's files or serve.py change.
 web/vendor/.vae-explainer-vendor: node_modules/.installed serve.py

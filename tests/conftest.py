@@ -91,6 +91,8 @@ class PageWatch:
         self.page = page
         self.base = urlsplit(base_url)
         self.errors = []
+        self.warnings = []
+        self.requests = []  # (method, path) of every same-origin request
         self.foreign = []
         self.csp_violations = []
         page.on("console", self._console)
@@ -100,6 +102,8 @@ class PageWatch:
     def _console(self, message):
         if message.type == "error":
             self.errors.append(message.text)
+        if message.type == "warning":
+            self.warnings.append(message.text)
         if "Content Security Policy" in message.text:
             self.csp_violations.append(message.text)
 
@@ -109,6 +113,8 @@ class PageWatch:
             return
         if (parts.scheme, parts.netloc) != (self.base.scheme, self.base.netloc):
             self.foreign.append(request.url)
+        else:
+            self.requests.append((request.method, parts.path))
 
     def open(self, url, ready=True):
         self.base = urlsplit(url)
@@ -144,6 +150,12 @@ class PageWatch:
         """One of #latent-plot's data-mu / data-sigma / data-z / data-epsilon as a list of floats."""
         text = self.page.get_attribute("#latent-plot", f"data-{name}")
         return [float(v) for v in text.split(",")]
+
+    def python(self, code):
+        """Run Python in the page's interpreter (reached as PyScript's own modules reach it) and return the result."""
+        return self.page.evaluate(
+            """async (code) => (await globalThis[Symbol.for('polyscript')].env['py-script']).runPython(code)""", code
+        )
 
     def settle(self):
         """Wait until the page has no frame in flight, so the numbers shown are the latest."""

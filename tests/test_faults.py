@@ -5,6 +5,7 @@ served by the standard library's plain static server: the static build must pass
 """
 
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -136,3 +137,53 @@ def test_broken_python_runtime_file_is_named_at_once(broken_site, watch, path, c
     assert why in message, message
     assert "make serve" in message
     assert page.get_attribute("html", "data-ready") is None
+
+
+def _other_build(image):
+    """The snapshot as another Pyodide build would have made it: its build id (bytes 16-48) differs."""
+    body = bytearray(image[:-32])
+    body[20] ^= 0xFF
+    return bytes(body) + hashlib.sha256(body).digest()
+
+
+SNAPSHOT_FAULTS = [
+    pytest.param("snapshot/python.bin", lambda data: None, "snapshot/python.bin: HTTP 404", id="missing"),
+    pytest.param("snapshot/python.bin", lambda data: data[: len(data) // 2], "checksum does not match", id="truncated"),
+    pytest.param(
+        "snapshot/python.bin",
+        lambda data: data[:5_000_000] + bytes([data[5_000_000] ^ 1]) + data[5_000_001:],
+        "checksum does not match",
+        id="corrupt",
+    ),
+    pytest.param("snapshot/python.bin", _other_build, "Snapshot build id mismatch", id="other-pyodide"),
+    pytest.param("snapshot/python_stdlib.zip", lambda data: None, "snapshot/python_stdlib.zip: HTTP 404", id="no-zip"),
+]
+
+
+@pytest.mark.parametrize(("path", "damage", "why"), SNAPSHOT_FAULTS)
+def test_a_bad_snapshot_is_skipped_and_python_starts_without_it(broken_site, built, watch, path, damage, why):
+    page = watch.open(broken_site(path, damage((built / path).read_bytes())))
+    watch.settle()
+    assert [w for w in watch.warnings if "snapshot" in w] == [
+        w for w in watch.warnings if w.startswith("VAE Explainer: Python starts without its snapshot (")
+    ]
+    assert any(why in w for w in watch.warnings), watch.warnings
+    assert page.evaluate("performance.getEntriesByName('vae:interpreter-ready')[0].detail") == "no snapshot"
+    assert page.locator("#message").is_hidden()
+    assert len(watch.vector("mu")) == 2
+    page.click("[data-preset='7']")
+    watch.settle()
+    assert len(watch.vector("mu")) == 2
+
+
+def test_a_core_module_changed_since_the_snapshot_is_read_from_its_file(broken_site, built, watch):
+    source = (built / "pysrc/svg.py").read_text() + "\nCHANGED_AFTER_THE_SNAPSHOT = True\n"
+    page = watch.open(broken_site("pysrc/svg.py", source.encode()))
+    watch.settle()
+    assert page.evaluate("performance.getEntriesByName('vae:interpreter-ready')[0].detail") == "snapshot"
+    assert "VAE Explainer: svg.py changed since the Python snapshot was made: read from the file instead." in (
+        watch.warnings
+    )
+    fresh = "import __main__, svg, latent_plot; __main__.num is svg.num is latent_plot.num"
+    assert watch.python(fresh) and watch.python("svg.CHANGED_AFTER_THE_SNAPSHOT")
+    assert page.locator("#message").is_hidden() and len(watch.vector("mu")) == 2

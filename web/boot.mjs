@@ -1,7 +1,9 @@
-// The one piece of JavaScript. It starts PyScript, and if the Python runtime itself cannot load (a missing
-// vendored file, say), Python cannot report it, so this watchdog names what failed instead of spinning.
-// It also starts onnxruntime-web (a 14 MB wasm compile) and the two model sessions while Pyodide boots, so
-// they are ready when Python starts; the Python adapter checks the results and reports any failure itself.
+// The page's start. Python starts first, from its snapshot (pyodide-loader.mjs, the interpreter PyScript will
+// ask for), then PyScript; if the Python runtime itself cannot load (a missing vendored file, say), Python
+// cannot report it, so this watchdog names what failed instead of spinning. It also starts onnxruntime-web
+// (a 14 MB wasm compile) and the two model sessions while Python starts, so they are ready when main.py runs;
+// the Python adapter checks the results and reports any failure itself.
+import("./pyodide-loader.mjs").catch(() => {}); // a failure is named by the watchdog and by PyScript's call
 
 const ortModule = import("./vendor/ort/ort.wasm.min.mjs").then((ort) => {
   ort.env.wasm.wasmPaths = new URL("./vendor/ort/", location.href).href;
@@ -81,7 +83,10 @@ new PerformanceObserver((list) => {
 const instantiateStreaming = WebAssembly.instantiateStreaming;
 WebAssembly.instantiateStreaming = async (source, imports) => {
   try {
-    return await instantiateStreaming(source, imports);
+    const result = await instantiateStreaming(source, imports);
+    const response = await source;
+    if (isRuntimeFile(new URL(response.url).pathname)) performance.mark("vae:wasm-ready");
+    return result;
   } catch (error) {
     const response = await Promise.resolve(source).catch(() => null);
     const path = response && new URL(response.url).pathname;
@@ -91,6 +96,15 @@ WebAssembly.instantiateStreaming = async (source, imports) => {
     throw error;
   }
 };
+
+// Before main.py: a core module changed since the snapshot was made is read from its file instead, and a
+// standard-library module the snapshot lacks loads the full stdlib (pysrc/snapshot.py, web/pyodide-loader.mjs).
+const AFTER_RESTORE = `
+import js
+import snapshot as _snapshot
+_snapshot.after_restore(lambda: js.vaeFullStdlib().to_bytes(), lambda text: js.console.warn(f"VAE Explainer: {text}."))
+del js, _snapshot
+`;
 
 setTimeout(() => {
   if (!document.documentElement.dataset.pyStarted) fail("The Python runtime did not start within 60 s. The browser console names the file that failed.");
@@ -103,6 +117,8 @@ try {
   for (const name of ["onReady", "onBeforeRun", "onBeforeRunAsync", "onAfterRun", "onAfterRunAsync"]) {
     hooks.worker[name].clear();
   }
+  hooks.main.onBeforeRunAsync.add(() => performance.mark("vae:pyscript-ready"));
+  hooks.main.codeBeforeRunAsync.add(AFTER_RESTORE);
 } catch (error) {
   fail(`Could not load the PyScript runtime (/vendor/pyscript/core.js): ${error.message}. ${VENDOR_HINT}`, true);
 }
