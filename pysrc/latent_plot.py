@@ -1,5 +1,6 @@
 """The latent-space plot: scales with equal units on both axes, ticks, the label scatter, and its markup."""
 
+import itertools
 import math
 
 from distribution import contour_ellipses
@@ -184,13 +185,33 @@ class Zoom:
         to = lambda v: min(self.size, max(0.0, v))  # noqa: E731
         return to((x - self.mu[0] + self.half) * self.k), to((self.mu[1] + self.half - y) * self.k)
 
-    def scatter_markup(self, map_mu, labels, limit=600):
+    def scatter_markup(self, map_mu, labels, limit=600, index=None):
+        """The map points in the window (the first `limit` of them, in map order) as one path per digit.
+
+        With `index` (a PointIndex of map_mu) only the points near the window are visited; the markup is the same.
+        """
         dots = [[] for _ in LABEL_COLORS]
-        for (mx, my), label in zip(map_mu, labels, strict=True):
-            if abs(mx - self.mu[0]) <= self.half and abs(my - self.mu[1]) <= self.half and limit > 0:
-                x, y = self.px(mx, my)
-                dots[label].append(f"M{x:.1f} {y:.1f}h0")
-                limit -= 1
+        if index is None:
+            for (mx, my), label in zip(map_mu, labels, strict=True):
+                if abs(mx - self.mu[0]) <= self.half and abs(my - self.mu[1]) <= self.half and limit > 0:
+                    x, y = self.px(mx, my)
+                    dots[label].append(f"M{x:.1f} {y:.1f}h0")
+                    limit -= 1
+        else:
+            if len(labels) != len(map_mu) or index.points is not map_mu:
+                raise ValueError("the index, the points and the labels do not belong together")
+            # The same test and the same arithmetic as px(), inlined: this runs for every new μ while drawing.
+            mu0, mu1, half, k, size = self.mu[0], self.mu[1], self.half, self.k, self.size
+            for i in index.near(self.mu, half) if limit > 0 else ():
+                mx, my = map_mu[i]
+                if abs(mx - mu0) <= half and abs(my - mu1) <= half:
+                    x, y = (mx - mu0 + half) * k, (mu1 + half - my) * k
+                    x = x if x > 0.0 else 0.0
+                    y = y if y > 0.0 else 0.0
+                    dots[labels[i]].append(f"M{x if x < size else size:.1f} {y if y < size else size:.1f}h0")
+                    limit -= 1
+                    if limit == 0:
+                        break
         return element("rect", x=0.0, y=0.0, width=self.size, height=self.size, class_="frame") + "".join(
             element("path", d="".join(d), stroke=color, class_="scatter-digit")
             for color, d in zip(LABEL_COLORS, dots, strict=True)
@@ -215,3 +236,28 @@ class Zoom:
             + element("line", class_="scale-bar", x1=8.0, y1=bottom, x2=8 + bar * self.k, y2=bottom)
             + element("text", f"{num(bar, 3)} latent units", x=8.0, y=bottom - 5, class_="tick")
         )
+
+
+class PointIndex:
+    """The map's points bucketed on a square grid, so that a small window (the magnifier's, found again whenever μ
+    moves) visits the few hundred points near it instead of all 10,000."""
+
+    def __init__(self, points, cell=0.25, most_cells=400):
+        self.points = points
+        self.cell = cell
+        self.most_cells = most_cells  # a window over more cells than this scans every point instead
+        self.cells = {}
+        for i, (x, y) in enumerate(points):
+            self.cells.setdefault((math.floor(x / cell), math.floor(y / cell)), []).append(i)
+
+    def near(self, centre, half):
+        """Indices, ascending, of every point with |x − cx| ≤ half and |y − cy| ≤ half, and maybe a few more."""
+        cx, cy = centre
+        # One cell of slack on each side: a point on a cell border rounds into either neighbour.
+        i0, i1 = math.floor((cx - half) / self.cell) - 1, math.floor((cx + half) / self.cell) + 1
+        j0, j1 = math.floor((cy - half) / self.cell) - 1, math.floor((cy + half) / self.cell) + 1
+        if (i1 - i0 + 1) * (j1 - j0 + 1) > self.most_cells:
+            return range(len(self.points))
+        cells = self.cells
+        found = [cells[key] for key in ((i, j) for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)) if key in cells]
+        return sorted(itertools.chain.from_iterable(found))

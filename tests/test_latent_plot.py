@@ -2,6 +2,7 @@
 symmetric domain, 1-2-5 ticks, and markup that parses as XML with one dot per map point."""
 
 import math
+import random
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -315,3 +316,39 @@ def test_magnifier_scatter_holds_only_points_in_its_window():
 def test_magnifier_scale_bar_exists_for_every_sigma(top_sigma):
     zoom = latent_plot.Zoom([0.0, 0.0], [top_sigma, top_sigma / 2])
     assert "latent units" in zoom.overlay_markup([top_sigma, top_sigma / 2], [0.0, 0.0])
+
+
+def test_magnifier_scatter_through_the_point_index_is_the_same_markup():
+    """The grid index only skips points that cannot be in the window: same dots, same order, same 600 limit."""
+    rng = random.Random(7)
+    points = [(rng.gauss(0, 1.5), rng.gauss(0, 1.5)) for _ in range(4000)]
+    points += [(0.25 * rng.randint(-8, 8), 0.25 * rng.randint(-8, 8)) for _ in range(300)]  # on cell borders
+    labels = [rng.randrange(10) for _ in points]
+    index = latent_plot.PointIndex(points)
+    for k in range(300):
+        mu = [rng.uniform(-4, 4), rng.uniform(-4, 4)] if k % 3 else list(points[rng.randrange(len(points))])
+        sigma = [rng.choice([0.001, 0.01, 0.05, 0.1, 0.3, 1.0, 2.0]) * rng.uniform(0.5, 1.5) for _ in range(2)]
+        zoom = latent_plot.Zoom(mu, sigma)
+        for limit in (600, 5):
+            expected = zoom.scatter_markup(points, labels, limit=limit)
+            assert zoom.scatter_markup(points, labels, limit=limit, index=index) == expected
+    # edges of the window exactly on a point
+    zoom = latent_plot.Zoom([points[0][0] - 0.2, points[0][1] + 0.2], [0.05, 0.05])
+    assert zoom.half == pytest.approx(0.2)
+    assert zoom.scatter_markup(points, labels, index=index) == zoom.scatter_markup(points, labels)
+
+
+def test_point_index_finds_every_point_in_a_window():
+    rng = random.Random(3)
+    points = [(rng.uniform(-5, 5), rng.uniform(-5, 5)) for _ in range(2000)]
+    index = latent_plot.PointIndex(points)
+    for _ in range(200):
+        c, half = (rng.uniform(-5, 5), rng.uniform(-5, 5)), rng.choice([0.01, 0.1, 0.5, 2.0, 6.0])
+        near = list(index.near(c, half))
+        assert near == sorted(set(near))
+        inside = {i for i, (x, y) in enumerate(points) if abs(x - c[0]) <= half and abs(y - c[1]) <= half}
+        assert inside <= set(near)
+    with pytest.raises(ValueError):
+        latent_plot.Zoom([0.0, 0.0], [0.1, 0.1]).scatter_markup(
+            points, [1] * len(points), index=latent_plot.PointIndex([])
+        )
