@@ -18,11 +18,28 @@ async function fetchSnapshot() {
   const response = await fetch(here(SNAPSHOT));
   if (!response.ok) throw new Error(`${SNAPSHOT}: HTTP ${response.status}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
-  const image = bytes.subarray(0, bytes.length - 32); // then its SHA-256, written by snapshot.mjs
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", image));
-  if (image.length <= 0 || digest.some((byte, i) => byte !== bytes[image.length + i])) {
+  const packed = bytes.subarray(0, bytes.length - 32); // then its SHA-256, written by snapshot.mjs
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", packed));
+  if (packed.length < 8 || digest.some((byte, i) => byte !== bytes[packed.length + i])) {
     throw new Error(`${SNAPSHOT}: its checksum does not match: the file is truncated or corrupt`);
   }
+  return unpack(packed);
+}
+
+// The memory image with its long runs of zero bytes put back (snapshot.mjs lists them in the header).
+function unpack(packed) {
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  const [length, count] = [view.getUint32(0, true), view.getUint32(4, true)];
+  const image = new Uint8Array(length);
+  let from = 8 + 8 * count;
+  let to = 0;
+  for (let k = 0; k <= count; k++) {
+    const offset = k < count ? view.getUint32(8 + 8 * k, true) : length;
+    image.set(packed.subarray(from, from + offset - to), to);
+    from += offset - to;
+    to = k < count ? offset + view.getUint32(12 + 8 * k, true) : length;
+  }
+  if (from !== packed.length) throw new Error(`${SNAPSHOT}: its header does not match its size`);
   return image;
 }
 
