@@ -30,6 +30,7 @@ ROOT = document.documentElement
 ROOT.dataset.pyStarted = "true"
 js.performance.mark("vae:python-started")
 NUDGE = 0.1  # latent units per arrow-key press
+PROMISE_THEN = js.Reflect.get(js.Promise.prototype, "then")  # the JS function itself, not JsProxy.then
 TARGET_PANELS = {  # article links that open what they point at
     "details-toggle": "details",
     "loss-panel": "loss",
@@ -81,6 +82,7 @@ class Models:
         self.ort = None  # onnxruntime-web's module, loaded by boot.mjs while Pyodide booted
         self.encoder = None
         self.decoder = None
+        self.runners = {}  # session name → (holder, args) of _runner
 
     @staticmethod
     async def _session(name):
@@ -113,20 +115,51 @@ class Models:
         js.performance.mark("vae:models-ready")
         return errors
 
-    async def encode(self, pixels):
+    @staticmethod
+    def _runner(session):
+        """session.run as a property read with its argument in a JS array: run's promise comes back as a plain JS
+        promise. (A call from Python would wrap it in an asyncio future, whose callbacks wait a task each.)"""
+        args = js.Array.new()
+        holder = js.Object.new()
+        getter = js.Reflect.apply.bind(None, session.run, session, args)
+        js.Object.defineProperty(holder, "promise", jsobj({"get": getter}))
+        return holder, args
+
+    def _run(self, name, feeds):
+        runner = self.runners.get(name)
+        if runner is None:
+            runner = self.runners[name] = self._runner(getattr(self, name))
+        holder, args = runner
+        args[0] = jsobj(feeds)
+        return holder.promise
+
+    def encode_run(self, pixels):
+        """Start the encoder on 784 pixels: onnxruntime's promise of its outputs (encode_result reads them)."""
         tensor = self.ort.Tensor.new("float32", to_js(memoryview(array.array("f", pixels))), to_js(encoder.INPUT_SHAPE))
-        out = await self.encoder.run(jsobj({encoder.INPUT_NAME: tensor}))
+        return self._run("encoder", {encoder.INPUT_NAME: tensor})
+
+    @staticmethod
+    def encode_result(out):
         mu_out, log_var_out = (getattr(out, name) for name in encoder.OUTPUT_NAMES)
         mu = encoder.check_vector(mu_out.data.to_py().tolist(), "μ")
         log_var = encoder.check_vector(log_var_out.data.to_py().tolist(), "log σ²")
         return mu, log_var
 
-    async def decode(self, zs):
-        """Decode a batch of z in one call: one await, one copy, however many images."""
+    async def encode(self, pixels):
+        return self.encode_result(await self.encode_run(pixels))
+
+    def decode_run(self, zs):
+        """Start decoding a batch of z in one call: one promise, one copy, however many images."""
         flat = array.array("f", [v for z in zs for v in z])
         tensor = self.ort.Tensor.new("float32", to_js(memoryview(flat)), to_js([len(zs), 2]))
-        out = await self.decoder.run(jsobj({decoder.INPUT_NAME: tensor}))
-        return decoder.split_images(getattr(out, decoder.OUTPUT_NAME).data.to_py().tolist(), len(zs))
+        return self._run("decoder", {decoder.INPUT_NAME: tensor})
+
+    @staticmethod
+    def decode_result(out, count):
+        return decoder.split_images(getattr(out, decoder.OUTPUT_NAME).data.to_py().tolist(), count)
+
+    async def decode(self, zs):
+        return self.decode_result(await self.decode_run(zs), len(zs))
 
 
 class App:
@@ -147,10 +180,13 @@ class App:
         self.frame_used = False  # whether this animation frame has started a computation already
         self.smooth_cache = {}
         self.shown_busy = None
+        self.shown_preset = None  # (preset,) last shown pressed on the preset buttons
+        self.pen_ready = False  # whether the drawing canvas's context is set up for paint_segment
         self.drawing = None  # pointerId of the stroke in progress
         self.contexts = {}
         self.image_data = {}
-        self.task = None  # the frame in flight; a reference keeps it from being collected
+        self.task = None  # the start-up task; a reference keeps it from being collected
+        self.steps = None  # the frame in flight (frame_steps), waiting on onnxruntime
         self.frames = 0
         self.maths = live_code.Registry()  # the swappable maths: the shipped functions, or the learner's edits
         self.loss_panel = views.LossPanel()
@@ -290,6 +326,7 @@ class App:
         """The drawing canvas from state: the preset scaled up, or the strokes as one smooth path."""
         ctx = self.canvas("draw-canvas")
         canvas = self.dom.el("draw-canvas")
+        self.pen_ready = False
         ctx.setTransform(1, 0, 0, 1, 0, 0)
         ctx.fillStyle = "#fff"
         ctx.fillRect(0, 0, canvas.width, canvas.height)
@@ -310,11 +347,13 @@ class App:
     def paint_segment(self, a, b):
         """One new piece of the stroke in progress, drawn without repainting the rest."""
         ctx = self.canvas("draw-canvas")
-        scale = self.dom.el("draw-canvas").width / CANVAS
-        ctx.setTransform(scale, 0, 0, scale, 0, 0)
-        ctx.lineCap = ctx.lineJoin = "round"
-        ctx.lineWidth = digit_input.PEN_WIDTH
-        ctx.strokeStyle = "#111"
+        if not self.pen_ready:  # the pen's settings stay in the context until paint_drawing changes them
+            self.pen_ready = True
+            scale = self.dom.el("draw-canvas").width / CANVAS
+            ctx.setTransform(scale, 0, 0, scale, 0, 0)
+            ctx.lineCap = ctx.lineJoin = "round"
+            ctx.lineWidth = digit_input.PEN_WIDTH
+            ctx.strokeStyle = "#111"
         ctx.beginPath()
         ctx.moveTo(*a)
         ctx.lineTo(*b)
@@ -533,13 +572,15 @@ class App:
 
     def kick(self):
         if self.busy:
-            return  # run_frame looks again when it ends
+            return  # the frame in flight looks again when it ends
         if not self.frame_requested:
             self.frame_requested = True
             js.requestAnimationFrame(self.frame_proxy)
         if not self.frame_used:
             self.frame_used = True
-            self.task = asyncio.ensure_future(self.run_frame())
+            # Once the current handlers are done (so every event already delivered is in), before the browser
+            # paints; not through asyncio, whose every step waits for a task of its own.
+            js.queueMicrotask(self.start_proxy)
 
     def set_busy(self, busy):
         """`data-busy` on <html>: tests and benchmarks wait on it to know the numbers shown are the latest."""
@@ -552,39 +593,56 @@ class App:
         if self.need_decode:
             self.kick()
 
-    async def run_frame(self):
+    def run_frame(self):
+        """One computation: a generator of onnxruntime's promises (frame_steps), driven by advance."""
         if self.busy:
             return
         self.busy = True
+        encode, self.need_encode, self.need_decode = self.need_encode, False, False
+        self.steps = self.frame_steps(encode)
+        self.advance()
+
+    def advance(self, value=None, error=None):
+        """Run the frame on to its next promise, resumed from that promise's own callback (a microtask, so a frame
+        whose inference resolves at once ends within the task that began it), or to its end."""
         try:
-            encode, self.need_encode, self.need_decode = self.need_encode, False, False
-            await self.compute(encode)
-            self.render()
-            self.frames += 1
-            if self.frames == 1:
-                js.performance.mark("vae:first-frame")
-                for placeholder in document.querySelectorAll(".placeholder"):
-                    placeholder.remove()
-            await self.interpolation.render(self)
+            promise = self.steps.send(value) if error is None else self.steps.throw(error)
+        except StopIteration:
+            pass
         except (NonFiniteError, encoder.ModelOutputError) as error:
             self.message(f"Skipped a frame: {error}", error=True)
         except Exception as error:  # never let one bad frame stop the page; say what happened
             self.message(f"Something went wrong drawing this frame ({type(error).__name__}: {error})", error=True)
             js.console.warn(f"frame failed: {error!r}")
-        finally:
-            self.busy = False
-            ROOT.dataset.ready = "true"  # the page answers input from here on, even after a failed frame
+        else:
+            # JS's own then, on the JS promise: the callbacks run as soon as onnxruntime resolves (a microtask).
+            PROMISE_THEN.call(promise, self.resume_proxy, self.fail_proxy)
+            return
+        self.steps = None
+        self.busy = False
+        ROOT.dataset.ready = "true"  # the page answers input from here on, even after a failed frame
         if self.need_decode:
             self.kick()
         else:
             self.set_busy(False)
 
-    async def compute(self, encode):
+    def frame_steps(self, encode):
+        yield from self.compute(encode)
+        self.render()
+        self.frames += 1
+        if self.frames == 1:
+            js.performance.mark("vae:first-frame")
+            for placeholder in document.querySelectorAll(".placeholder"):
+                placeholder.remove()
+        yield from self.interpolation.render(self)
+
+    def compute(self, encode):
+        """The frame's numbers; a generator that yields onnxruntime's promises and is sent their results."""
         if encode or self.mu is None:
             self.pixels = self.current_pixels()
             if self.models.encoder is None:
                 return
-            self.mu, self.log_var = await self.models.encode(self.pixels)
+            self.mu, self.log_var = self.models.encode_result((yield self.models.encode_run(self.pixels)))
         if self.mu is None:
             return
         self.sigma = self.maths.call("sigma_from_log_var", self.log_var)
@@ -598,7 +656,8 @@ class App:
         )
         self.sample_zs = self.samples.zs(self)
         if self.models.decoder is not None:
-            self.x_hat, *self.sample_images = await self.models.decode([self.z, *self.sample_zs])
+            zs = [self.z, *self.sample_zs]
+            self.x_hat, *self.sample_images = self.models.decode_result((yield self.models.decode_run(zs)), len(zs))
 
     def current_pixels(self):
         if self.state.preset is not None and self.presets:
@@ -606,11 +665,13 @@ class App:
         return digit_input.preprocess([self.smoothed(s) for s in self.state.strokes])
 
     def smoothed(self, stroke):
-        """A stroke through its spline, cached: only the stroke being drawn changes from frame to frame."""
+        """A stroke through its spline, cached: only the stroke being drawn changes from frame to frame, and its
+        spline is extended by the pieces its new points change rather than made again."""
         key = id(stroke)
         cached = self.smooth_cache.get(key)
         if cached is None or cached[0] is not stroke or cached[1] != len(stroke):
-            cached = self.smooth_cache[key] = (stroke, len(stroke), digit_input.catmull_rom(stroke))
+            spline = cached[3] if cached is not None and cached[0] is stroke else digit_input.Spline()
+            cached = self.smooth_cache[key] = (stroke, len(stroke), spline.update(stroke), spline)
         if len(self.smooth_cache) > 4 * len(self.state.strokes) + 8:
             live = {id(s) for s in self.state.strokes}
             self.smooth_cache = {k: v for k, v in self.smooth_cache.items() if k in live}
@@ -619,10 +680,12 @@ class App:
     def render(self):
         dom = self.dom
         self.put_image("encoder-input", self.pixels)
-        for button in document.querySelectorAll("[data-preset]"):
-            pressed = "true" if str(self.state.preset) == button.dataset.preset else "false"
-            if button.getAttribute("aria-pressed") != pressed:
-                button.setAttribute("aria-pressed", pressed)
+        if self.shown_preset != (self.state.preset,):  # ten buttons' worth of DOM calls, only when it changed
+            self.shown_preset = (self.state.preset,)
+            for button in document.querySelectorAll("[data-preset]"):
+                pressed = "true" if str(self.state.preset) == button.dataset.preset else "false"
+                if button.getAttribute("aria-pressed") != pressed:
+                    button.setAttribute("aria-pressed", pressed)
         if self.mu is None:
             return
         values = {"mu": self.mu, "log_var": self.log_var, "sigma": self.sigma, "epsilon": self.epsilon, "z": self.z}
@@ -665,6 +728,10 @@ class App:
         self.samples.render(self, self.sample_zs, self.sample_images)
 
 
+class FrameError(RuntimeError):
+    """A promise the frame waited on was rejected."""
+
+
 def stroke_path(points):
     """One smoothed stroke as SVG path data for Path2D: a dot for a tap, else a polyline through the spline."""
     if len(points) == 1:
@@ -692,5 +759,8 @@ def diagnostics():
 
 app = App()
 app.frame_proxy = create_proxy(app.on_frame)
+app.start_proxy = create_proxy(app.run_frame)
+app.resume_proxy = create_proxy(lambda value: app.advance(value))
+app.fail_proxy = create_proxy(lambda error: app.advance(error=FrameError(f"onnxruntime failed: {error}")))
 js.window.vaeDiagnostics = create_proxy(diagnostics)
 app.task = asyncio.ensure_future(app.start())

@@ -4,6 +4,7 @@ exports, and the small helpers both adapter modules share (fetching files, plain
 Each view reads the app's current numbers and writes only when it is open; the maths stays in the core.
 """
 
+import asyncio
 import json
 from html import escape
 
@@ -67,6 +68,8 @@ class Magnifier:
 
     def __init__(self):
         self.window = None
+        self.index = None  # the map's points on a grid: a new μ (every drawing frame) visits only those near it
+        self.indexing = None  # the points an index is being built for
 
     def render(self, app):
         if app.mu is None:
@@ -75,9 +78,18 @@ class Magnifier:
         key = (tuple(app.mu), zoom.half)
         if key != self.window and app.map_mu is not None:
             self.window = key
-            app.dom.el("zoom-scatter").innerHTML = zoom.scatter_markup(app.map_mu, app.map_labels)
+            index = self.index if self.index is not None and self.index.points is app.map_mu else None
+            if index is None and self.indexing is not app.map_mu:
+                # Built just after this frame rather than in it: the first view does not wait for it.
+                self.indexing = app.map_mu
+                asyncio.get_event_loop().call_later(0.05, self.build_index, app.map_mu)
+            markup = zoom.scatter_markup(app.map_mu, app.map_labels, index=index)
+            app.dom.el("zoom-scatter").innerHTML = markup
             app.dom.text("zoom-caption", f"around μ, magnified ×{num(zoom.k / app.plot.x.k, 0)}")
         app.dom.el("zoom-overlay").innerHTML = zoom.overlay_markup(app.sigma, app.z)
+
+    def build_index(self, points):
+        self.index = latent_plot.PointIndex(points)
 
 
 class LossPanel:
@@ -172,7 +184,8 @@ class Interpolation:
         self.frames_for = None
         self.drawn = None  # (panel open, endpoints) last drawn: the path only changes when they do
 
-    async def render(self, app):
+    def render(self, app):
+        """A generator, run within the app's frame: it yields onnxruntime's promise when the strip needs decoding."""
         ends = app.state.interpolate
         shown = ("interpolate" in app.state.panels and bool(ends), ends and [list(e) for e in ends])
         if shown == self.drawn:
@@ -188,7 +201,8 @@ class Interpolation:
         layer.setAttribute("data-b", f"{b[0]!r},{b[1]!r}")
         if self.frames_for != ends and app.models.decoder is not None:
             self.frames_for = [list(a), list(b)]
-            app.paint_strip("interp-strip", await app.models.decode(decoder.lerp_path(a, b, INTERP_FRAMES)))
+            zs = decoder.lerp_path(a, b, INTERP_FRAMES)
+            app.paint_strip("interp-strip", app.models.decode_result((yield app.models.decode_run(zs)), len(zs)))
         app.dom.text("interp-status", "Drag the slider to move z from A to B along the straight path.")
 
     def set_end(self, app, which):
