@@ -76,6 +76,23 @@ def test_static_build_works_on_a_plain_server(built, broken_site, watch):
     assert len(watch.vector("mu")) == 2
 
 
+def test_static_build_works_under_a_sub_path(built, tmp_path, watch):
+    """Hosted at /vae/ on a plain static server, the page starts Python from its snapshot all the same."""
+    shutil.copytree(built, tmp_path / "host" / "vae", copy_function=os.link)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path / "host")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = watch.open(f"http://127.0.0.1:{server.server_port}/vae/")
+        watch.settle()
+        assert page.evaluate("performance.getEntriesByName('vae:interpreter-ready')[0].detail") == "snapshot"
+        assert watch.errors == [] and watch.foreign == [] and watch.csp_violations == []
+        assert all(path.startswith("/vae/") for _, path in watch.requests)
+        assert len(watch.vector("mu")) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_missing_encoder(broken_site, watch):
     page = loaded(watch, broken_site("models/encoder.onnx", None))
     assert "models/encoder.onnx is missing" in page.inner_text("#message")
