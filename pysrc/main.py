@@ -181,12 +181,14 @@ class App:
         self.smooth_cache = {}
         self.shown_busy = None
         self.shown_preset = None  # (preset,) last shown pressed on the preset buttons
+        self.shown_pixels = None  # the pixels last painted on the encoder-input canvas
         self.pen_ready = False  # whether the drawing canvas's context is set up for paint_segment
         self.drawing = None  # pointerId of the stroke in progress
         self.contexts = {}
         self.image_data = {}
         self.task = None  # the start-up task; a reference keeps it from being collected
         self.steps = None  # the frame in flight (frame_steps), waiting on onnxruntime
+        self.ready = False  # data-ready written
         self.frames = 0
         self.maths = live_code.Registry()  # the swappable maths: the shipped functions, or the learner's edits
         self.loss_panel = views.LossPanel()
@@ -620,7 +622,9 @@ class App:
             return
         self.steps = None
         self.busy = False
-        ROOT.dataset.ready = "true"  # the page answers input from here on, even after a failed frame
+        if not self.ready:
+            self.ready = True
+            ROOT.dataset.ready = "true"  # the page answers input from here on, even after a failed frame
         if self.need_decode:
             self.kick()
         else:
@@ -679,7 +683,9 @@ class App:
 
     def render(self):
         dom = self.dom
-        self.put_image("encoder-input", self.pixels)
+        if self.shown_pixels is not self.pixels:  # a new encoding brings a new list; hover frames keep it
+            self.shown_pixels = self.pixels
+            self.put_image("encoder-input", self.pixels)
         if self.shown_preset != (self.state.preset,):  # ten buttons' worth of DOM calls, only when it changed
             self.shown_preset = (self.state.preset,)
             for button in document.querySelectorAll("[data-preset]"):
