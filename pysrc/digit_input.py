@@ -27,28 +27,12 @@ def catmull_rom(points, step=3.0):
     out = [points[0]]
     padded = [points[0], *points, points[-1]]
     for i in range(1, len(padded) - 2):
-        p0, p1, p2, p3 = padded[i - 1], padded[i], padded[i + 1], padded[i + 2]
-        n = max(1, int(math.dist(p1, p2) / step))
-        for k in range(1, n + 1):
-            t = k / n
-            t2, t3 = t * t, t * t * t
-            out.append(
-                tuple(
-                    0.5
-                    * (
-                        2 * p1[j]
-                        + (-p0[j] + p2[j]) * t
-                        + (2 * p0[j] - 5 * p1[j] + 4 * p2[j] - p3[j]) * t2
-                        + (-p0[j] + 3 * p1[j] - 3 * p2[j] + p3[j]) * t3
-                    )
-                    for j in (0, 1)
-                )
-            )
+        out.extend(_spline_piece(*padded[i - 1 : i + 3], step))
     return out
 
 
 def _spline_piece(p0, p1, p2, p3, step):
-    """The points after p1 up to p2 on the Catmull-Rom piece between them (the loop body of catmull_rom)."""
+    """The points after p1 up to p2 on the Catmull-Rom piece between them."""
     out = []
     n = max(1, int(math.dist(p1, p2) / step))
     for k in range(1, n + 1):
