@@ -15,15 +15,17 @@ EPSILON = 1e-7  # keras.backend.epsilon(): Keras clips probabilities to [Îµ, 1 â
 BATCH = 1000
 
 
-def sessions(models_dir: Path) -> tuple[ort.InferenceSession, ort.InferenceSession]:
-    """The encoder and decoder sessions, single-threaded like the page's wasm backend."""
+def session(path: Path) -> ort.InferenceSession:
+    """One ONNX model, single-threaded like the page's wasm backend."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    load = lambda name: ort.InferenceSession(  # noqa: E731
-        str(Path(models_dir) / name), options, providers=["CPUExecutionProvider"]
-    )
-    return load("encoder.onnx"), load("decoder.onnx")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def sessions(models_dir: Path) -> tuple[ort.InferenceSession, ort.InferenceSession]:
+    """The encoder and decoder sessions of a models folder."""
+    return session(Path(models_dir) / "encoder.onnx"), session(Path(models_dir) / "decoder.onnx")
 
 
 def to_unit(images: np.ndarray) -> np.ndarray:
@@ -74,7 +76,13 @@ def test_set_metrics(
     models_dir: Path, test_images: np.ndarray, test_labels: np.ndarray, map_mu, map_labels, seed: int = 0
 ) -> dict[str, float]:
     """Negative ELBO on the test set with one z ~ q(z|x) per image (seeded), and kNN label accuracy."""
-    encoder, decoder = sessions(models_dir)
+    return metrics_from_sessions(*sessions(models_dir), test_images, test_labels, map_mu, map_labels, seed)
+
+
+def metrics_from_sessions(
+    encoder, decoder, test_images: np.ndarray, test_labels: np.ndarray, map_mu, map_labels, seed: int = 0
+) -> dict[str, float]:
+    """test_set_metrics for an encoder and decoder already loaded."""
     mu, log_var = encode(encoder, test_images)
     epsilon = np.random.default_rng(seed).standard_normal(mu.shape).astype(np.float32)
     z = mu + np.exp(0.5 * log_var) * epsilon
