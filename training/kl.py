@@ -200,3 +200,9 @@ def entry_for(index: dict, *, epoch: int | None = None, beta: float | None = Non
     """The entry for a checkpoint epoch of the shipped run, or for a fully trained model with KL weight β."""
     name = index["checkpoints"][str(epoch)] if epoch is not None else index["betas"][f"{beta:g}"]
     return index["entries"][name]
+
+
+if __name__ == "__main__":  # `python -m training.kl`: rewrite KL_CARD.md from index.json (after editing NOTES)
+    from training.mnist import REPO
+
+    write_card(REPO / "models" / "kl", read_index(REPO / "models" / "kl"))
