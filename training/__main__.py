@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             "latent_dim": vae_module.LATENT_DIM,
             **run_facts(args.data, train_split, test_split),
             "latent_map": kl.MAP_LAYOUT | {"images": f"the first {kl.MAP_SIZE} MNIST training images"},
+            # This run's final checkpoint is the model it just wrote to --out (see kl.keep_shipped for the other case).
+            "final_checkpoint_is_the_shipped_model": True,
             "checkpoints": {},
             "betas": {},
             "entries": {},
