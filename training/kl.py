@@ -142,6 +142,7 @@ def keep_shipped(kl_dir: Path, shipped_card: dict) -> dict:
 def write_card(kl_dir: Path, index: dict) -> None:
     """KL_CARD.md: the model card of every entry, from the index (which is the card in JSON)."""
     shipped = index.get("final_checkpoint_is_the_shipped_model", True)
+    missing = [b for b in COMPARED_BETAS if f"{b:g}" not in index["betas"]]
     rows = []
 
     def row(label: str, beta: str, epoch: str, m: dict) -> str:
@@ -187,6 +188,8 @@ def write_card(kl_dir: Path, index: dict) -> None:
         "unweighted for every β, so the negative ELBO compares the models on the same scale.",
         "",
         *(["## Notes", *(f"- {note}" for note in NOTES), ""] if NOTES else []),
+        *[f"**Not here yet: β = {b:g}** (`{beta_name(b)}`): its training had not finished." for b in missing],
+        *([""] if missing else []),
         "## Files (relative to this folder)",
         f"Each latent map: {index['latent_map']['byte_length']} bytes, μ then σ as float16 pairs, then labels.",
         "",
@@ -249,7 +252,20 @@ def entry_for(index: dict, *, epoch: int | None = None, beta: float | None = Non
     return index["entries"][name]
 
 
-if __name__ == "__main__":  # `python -m training.kl`: rewrite KL_CARD.md from index.json (after editing NOTES)
+if __name__ == "__main__":
+    import argparse
+
     from training.mnist import REPO
 
-    write_card(REPO / "models" / "kl", read_index(REPO / "models" / "kl"))
+    parser = argparse.ArgumentParser(prog="python -m training.kl", description="Rewrite KL_CARD.md from index.json.")
+    parser.add_argument("--models", type=Path, default=REPO / "models", help="the folder holding kl/")
+    parser.add_argument(
+        "--keep-shipped",
+        action="store_true",
+        help="first apply keep_shipped (after copying the rerun's ../*.onnx into the final checkpoint's folder)",
+    )
+    args = parser.parse_args()
+    kl_dir = args.models / "kl"
+    if args.keep_shipped:
+        keep_shipped(kl_dir, json.loads((args.models / "model_card.json").read_text()))
+    write_card(kl_dir, read_index(kl_dir))
