@@ -188,7 +188,7 @@ def write_card(kl_dir: Path, index: dict) -> None:
         "unweighted for every β, so the negative ELBO compares the models on the same scale.",
         "",
         *(["## Notes", *(f"- {note}" for note in NOTES), ""] if NOTES else []),
-        *[f"**Not here yet: β = {b:g}** (`{beta_name(b)}`): its training had not finished." for b in missing],
+        *[f"- **Not here yet: β = {b:g}** (`{beta_name(b)}`): its training had not finished." for b in missing],
         *([""] if missing else []),
         "## Files (relative to this folder)",
         f"Each latent map: {index['latent_map']['byte_length']} bytes, μ then σ as float16 pairs, then labels.",
