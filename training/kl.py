@@ -3,7 +3,8 @@
 `python -m training` writes them to models/kl/ after the shipped model (skip with --no-extras):
 
 - `epoch-00` … `epoch-30`: the shipped run (β = 1, the shipped seed) at `CHECKPOINT_EPOCHS`; epoch 30 *is* the
-  shipped model, so its entry points at ../encoder.onnx and ../decoder.onnx instead of a copy;
+  model the run wrote to ../, so its entry points at ../encoder.onnx and ../decoder.onnx instead of a copy (a
+  rerun that does not reproduce the committed model keeps its own copy instead: `keep_shipped`);
 - `beta-<β>`: fully trained models, same architecture, data, seed and epochs, for each β in `COMPARED_BETAS`.
 
 Each entry has its encoder and decoder and a compact latent map (μ and σ of the same first 10,000 training images
