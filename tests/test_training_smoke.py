@@ -182,3 +182,48 @@ def test_progress_lines_show_the_losses_and_the_latent_knn(trained, capsys):
     printed = capsys.readouterr()
     assert f"epoch  1/1  loss 200.00  reconstruction 190.50  kl 9.50  kNN(10) {value:.4f}\n" in printed.out
     assert "4/4" in printed.err
+
+
+def weights_of(vae) -> list[np.ndarray]:
+    return [np.asarray(w) for w in vae.encoder.weights + vae.decoder.weights]
+
+
+# Keras's save_weights hands h5py its variables through numpy's pre-2.0 __array__ protocol.
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+def test_checkpoints_are_saved_without_changing_the_run(trained, tmp_path):
+    """The checkpoint callback of `python -m training` only reads the weights: with it the run trains to the very
+    same bits. Epoch 0 is the untrained network; ONNX exported later from a checkpoint computes what Keras did.
+    """
+    from training.__main__ import checkpoint_callback
+    from training.export import export_from_weights
+
+    vae, history, out = trained
+    losses = {}
+    again, again_history = vae_module.train(
+        load_split("train").images[:N_TRAIN],
+        epochs=1,
+        callbacks=[checkpoint_callback(lambda epoch: tmp_path / f"epoch-{epoch}", {0, 1}, losses)],
+    )
+    for before, after in zip(weights_of(vae), weights_of(again), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert again_history.history == history.history
+    assert losses == {1: {f"train_{k}": pytest.approx(v[0], rel=1e-6) for k, v in history.history.items()}}
+
+    for epoch in (0, 1):
+        export_from_weights(tmp_path / f"epoch-{epoch}", tmp_path / f"onnx-{epoch}")
+    images = load_split("test").images[:16]
+    mu = {
+        epoch: evaluate.encode(evaluate.session(tmp_path / f"onnx-{epoch}" / "encoder.onnx"), images)[0]
+        for epoch in (0, 1)
+    }
+    np.testing.assert_allclose(mu[1], evaluate.encode(evaluate.sessions(out)[0], images)[0], atol=1e-6)
+    assert np.abs(mu[0] - mu[1]).max() > 1e-3  # epoch 0 is not the trained network
+
+
+@pytest.mark.parametrize("beta", [0.0, 3.0])
+def test_beta_weighs_only_the_kl_term(beta):
+    """β scales the KL in the objective (total = reconstruction + β·KL); the KL is still reported unweighted."""
+    _, history = vae_module.train(load_split("train").images[:256], epochs=1, beta=beta)
+    h = {k: v[0] for k, v in history.history.items()}
+    assert h["kl_loss"] > 0
+    assert h["total_loss"] == pytest.approx(h["reconstruction_loss"] + beta * h["kl_loss"], rel=1e-5)

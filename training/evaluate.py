@@ -15,15 +15,17 @@ EPSILON = 1e-7  # keras.backend.epsilon(): Keras clips probabilities to [Îµ, 1 â
 BATCH = 1000
 
 
-def sessions(models_dir: Path) -> tuple[ort.InferenceSession, ort.InferenceSession]:
-    """The encoder and decoder sessions, single-threaded like the page's wasm backend."""
+def session(path: Path) -> ort.InferenceSession:
+    """One ONNX model, single-threaded like the page's wasm backend."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    load = lambda name: ort.InferenceSession(  # noqa: E731
-        str(Path(models_dir) / name), options, providers=["CPUExecutionProvider"]
-    )
-    return load("encoder.onnx"), load("decoder.onnx")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def sessions(models_dir: Path) -> tuple[ort.InferenceSession, ort.InferenceSession]:
+    """The encoder and decoder sessions of a models folder."""
+    return session(Path(models_dir) / "encoder.onnx"), session(Path(models_dir) / "decoder.onnx")
 
 
 def to_unit(images: np.ndarray) -> np.ndarray:
@@ -63,9 +65,12 @@ def knn_accuracy(
     correct = 0
     for start in range(0, len(query_mu), BATCH):
         q = query_mu[start : start + BATCH]
-        d2 = ((q[:, None, :] - map_mu[None, :, :]) ** 2).sum(axis=2)
+        # The latent is 2-D: add the two squares directly rather than through a (batch, map, 2) array; the
+        # same float32 sums, four times faster.
+        d2 = np.square(q[:, None, 0] - map_mu[None, :, 0]) + np.square(q[:, None, 1] - map_mu[None, :, 1])
         nearest = np.argpartition(d2, k, axis=1)[:, :k]
-        votes = np.apply_along_axis(lambda row: np.bincount(row, minlength=10), 1, map_labels[nearest])
+        rows = np.arange(len(q))[:, None] * 10 + map_labels[nearest]  # each query's votes in its own 10 bins
+        votes = np.bincount(rows.ravel(), minlength=10 * len(q)).reshape(len(q), 10)
         correct += int((votes.argmax(axis=1) == query_labels[start : start + BATCH]).sum())
     return correct / len(query_mu)
 
@@ -74,7 +79,13 @@ def test_set_metrics(
     models_dir: Path, test_images: np.ndarray, test_labels: np.ndarray, map_mu, map_labels, seed: int = 0
 ) -> dict[str, float]:
     """Negative ELBO on the test set with one z ~ q(z|x) per image (seeded), and kNN label accuracy."""
-    encoder, decoder = sessions(models_dir)
+    return metrics_from_sessions(*sessions(models_dir), test_images, test_labels, map_mu, map_labels, seed)
+
+
+def metrics_from_sessions(
+    encoder, decoder, test_images: np.ndarray, test_labels: np.ndarray, map_mu, map_labels, seed: int = 0
+) -> dict[str, float]:
+    """test_set_metrics for an encoder and decoder already loaded."""
     mu, log_var = encode(encoder, test_images)
     epsilon = np.random.default_rng(seed).standard_normal(mu.shape).astype(np.float32)
     z = mu + np.exp(0.5 * log_var) * epsilon

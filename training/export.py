@@ -110,3 +110,26 @@ def export_all(vae, out: Path, train_split, test_split) -> dict:
         "map_labels": map_labels,
         "onnx_vs_keras_max_abs_diff_mu": float(np.abs(keras_mu - map_mu[:256]).max()),
     }
+
+
+def save_weights(vae, folder: Path) -> None:
+    """The encoder's and decoder's weights, exactly, so ONNX can be exported later, away from the training."""
+    folder.mkdir(parents=True, exist_ok=True)
+    vae.encoder.save_weights(folder / "encoder.weights.h5")
+    vae.decoder.save_weights(folder / "decoder.weights.h5")
+
+
+def export_from_weights(folder: Path, out: Path) -> None:
+    """encoder.onnx and decoder.onnx of weights saved by save_weights, in a fresh Keras session so the graph's
+    names (and so the files' bytes) do not depend on what the process built before.
+    """
+    import keras
+
+    from training.vae import VAE, build_decoder, build_encoder
+
+    keras.backend.clear_session()
+    encoder, decoder = build_encoder(), build_decoder()
+    encoder.load_weights(folder / "encoder.weights.h5")
+    decoder.load_weights(folder / "decoder.weights.h5")
+    out.mkdir(parents=True, exist_ok=True)
+    export_models(VAE(encoder, decoder), out)
