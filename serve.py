@@ -216,9 +216,9 @@ def _store_zip(path: Path) -> None:
 
 
 BROTLI_JS = (
-    "const fs = require('fs'), z = require('zlib'), [quality, ...files] = process.argv.slice(1);"
-    "for (const f of files) { const d = fs.readFileSync(f);"
-    " fs.writeFileSync(f + '.br', z.brotliCompressSync(d, {params: {[z.constants.BROTLI_PARAM_QUALITY]: +quality,"
+    "const fs = require('fs'), z = require('zlib');"
+    "for (const f of process.argv.slice(1)) { const d = fs.readFileSync(f);"
+    " fs.writeFileSync(f + '.br', z.brotliCompressSync(d, {params: {[z.constants.BROTLI_PARAM_QUALITY]: 11,"
     " [z.constants.BROTLI_PARAM_LGWIN]: 24, [z.constants.BROTLI_PARAM_SIZE_HINT]: d.length}})); }"
 )
 
@@ -245,9 +245,7 @@ def _precompress_brotli(folder: Path) -> None:
         else:
             todo.append((path, cached))
     workers = min(os.cpu_count() or 1, len(todo))
-    jobs = [
-        subprocess.Popen([node, "-e", BROTLI_JS, "11", *(str(p) for p, _ in todo[k::workers])]) for k in range(workers)
-    ]
+    jobs = [subprocess.Popen([node, "-e", BROTLI_JS, *(str(p) for p, _ in todo[k::workers])]) for k in range(workers)]
     if any(job.wait(timeout=900) != 0 for job in jobs):
         raise SetupError(f"brotli compression failed in {folder}")
     BROTLI_CACHE.mkdir(parents=True, exist_ok=True)
