@@ -136,7 +136,7 @@ class Results:
             "label": label,
             "cache": cache,
             "unit": unit,
-            "kind": kind,  # time | size | count | delta
+            "kind": kind,  # time | size | count | delta | span (a time that may be 0)
             "n": len(samples),
             "median": statistics.median(samples) if samples else None,
             "p95": percentile(samples, 95) if samples else None,
@@ -1035,7 +1035,8 @@ def report_loads(results, target, r):
     blocked = [long_frames(x) for x in cold]
     if all(b is not None for b in blocked):
         label = "main thread in long animation frames (sum)"
-        results.add(ms, p + "long_frames", label, "ms", [b[0] for b in blocked], "cold")
+        kind = "time" if target.busy_signal else "span"  # a page that does no work may have no long frame
+        results.add(ms, p + "long_frames", label, "ms", [b[0] for b in blocked], "cold", kind)
         top = ", ".join(f"{name} {t:.0f} ms" for name, t in blocked[0][1][:4])
         who = "" if target.name == "current" else f" ({target.short})"
         results.note(f"cold load{who}, longest script work in long animation frames before data-ready: {top}")

@@ -135,7 +135,7 @@ def test_quick_page_benchmark_measures_everything(tmp_path):
             assert isinstance(value, int | float) and math.isfinite(value), (key, value)
         if m["kind"] in ("time", "size"):
             assert m["median"] > 0 and min(m["samples"]) > 0, (key, m["samples"])
-        elif m["kind"] == "count":
+        elif m["kind"] in ("count", "span"):
             assert min(m["samples"]) >= 0, (key, m["samples"])
     assert metrics["hover"]["n"] >= 20 and metrics["draw"]["n"] >= 20
     assert "VAE Explainer benchmark (quick)" in proc.stdout and "[core (CPython)]" in proc.stdout
