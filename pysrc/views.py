@@ -339,6 +339,7 @@ def when_visible(element, start):
 
 STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss"]
 SAVED_CODE = "vae-explainer:code"
+EDITOR_LABEL = "Source of the module in the selected tab (editable ones run when you press Apply)"
 
 
 class SourcePanel:
@@ -400,9 +401,11 @@ class SourcePanel:
             app.on(button, "click", lambda e: self.select(app, e.currentTarget.dataset.module))
         app.on(app.dom.el("apply-button"), "click", lambda e: self.apply(app))
         app.on(app.dom.el("reset-button"), "click", lambda e: self.reset(app))
+        # A name for the text box, and a tabindex that says outright that the scrolled content takes focus.
+        content = core.EditorView.contentAttributes.of(jsobj({"aria-label": EDITOR_LABEL, "tabindex": "0"}))
         options = {
             "doc": "",
-            "extensions": to_js([core.basicSetup, python.python()]),
+            "extensions": to_js([core.basicSetup, python.python(), content]),
             "parent": app.dom.el("source-editor"),
         }
         self.view = core.EditorView.new(jsobj(options))
