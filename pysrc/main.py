@@ -197,6 +197,7 @@ class App:
         self.interpolation = views.Interpolation()
         self.details = views.Details()
         self.magnifier = views.Magnifier()
+        self.narrator = views.Narrator()
         self.map_mu = self.map_labels = None
         self.source = views.SourcePanel()
         self.sample_images = []
@@ -629,6 +630,7 @@ class App:
             self.kick()
         else:
             self.set_busy(False)
+            self.narrator.settled(self)
 
     def frame_steps(self, encode):
         yield from self.compute(encode)
