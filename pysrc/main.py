@@ -558,7 +558,8 @@ class App:
         target = self.dom.el(target_id)
         if target is None:
             return
-        target.scrollIntoView(jsobj({"behavior": "smooth", "block": "center"}))
+        still = js.matchMedia("(prefers-reduced-motion: reduce)").matches
+        target.scrollIntoView(jsobj({"behavior": "auto" if still else "smooth", "block": "center"}))
         target.classList.remove("flash")
         target.offsetWidth  # restart the animation  # noqa: B018
         target.classList.add("flash")
