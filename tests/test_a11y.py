@@ -55,11 +55,19 @@ def edit_code(watch):
     """An edit to sample.py applied, so the page runs the learner's code (and says so)."""
     toggle(watch, "source")
     watch.page.click("#source-editor .cm-content")
-    watch.page.keyboard.press("Control+End")
-    watch.page.keyboard.type("\n# edited by the accessibility test\n")
+    type_comment(watch.page, "edited by the accessibility test")
     watch.page.click("#apply-button")
     watch.page.wait_for_selector("html[data-edited=true]", state="attached")
     watch.settle()
+
+
+def type_comment(page, words):
+    """A comment typed at the end of the module's last line, key by key: no new line, so no auto-indent to meet,
+    and slow enough that CodeMirror has taken each key before the next (at full speed it can drop or reorder one).
+    """
+    page.keyboard.press("Control+End")
+    page.keyboard.type(f"  # {words}", delay=20)
+    page.wait_for_selector(f"#source-editor .cm-content:has-text('# {words}')", state="attached")
 
 
 def decoder_fails(watch, url):
@@ -283,8 +291,7 @@ def test_keyboard_only_from_first_tab_to_export(watch, server_url):
         assert state == "true", panel
 
     tab_to(page, "#source-editor .cm-content")
-    page.keyboard.press("Control+End")
-    page.keyboard.type("\n# edited from the keyboard\n")
+    type_comment(page, "edited from the keyboard")
     tab_to(page, "#apply-button", back=True)
     page.keyboard.press("Enter")
     page.wait_for_selector("html[data-edited=true]", state="attached")
