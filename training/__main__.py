@@ -2,7 +2,8 @@
 evidence in models/kl/ (training/kl.py): checkpoints of that run, and the same model trained with other KL weights.
 
 Run it with the `train` extra installed (`make models`). It shows a progress bar and one line of losses per epoch.
-`--no-extras` stops after the shipped model (a third of the time).
+`--no-extras` stops after the shipped model (a third of the time); `--beta B` trains only the model with KL weight B
+and adds it to the existing models/kl/.
 """
 
 from __future__ import annotations
@@ -145,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="override the seed in training/vae.py")
     parser.add_argument("--no-extras", action="store_true", help="train only the shipped model, not models/kl/")
     parser.add_argument("--weights", type=Path, default=None, help="where Keras weights go (build/weights-seedN)")
+    parser.add_argument(
+        "--beta",
+        type=float,
+        default=None,
+        help="train only the model with this KL weight, with the recipe of the existing <out>/kl/index.json, and add "
+        "it there (finishes or extends the KL evidence without training the rest again)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -159,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     from training.export import export_all, save_weights, sha256
 
     command = " ".join(["python -m training", *(argv if argv is not None else sys.argv[1:])])
+    if args.beta is not None:
+        try:
+            index = kl.read_index(args.out / "kl")
+        except kl.KlError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        weights = args.weights or REPO / "build" / f"weights-seed{index['seed']}"
+        train_beta(args.out / "kl", weights, index, args.beta, train_split, test_split)
+        return 0
     epochs = args.epochs or vae_module.EPOCHS
     seed = vae_module.SEED if args.seed is None else args.seed
     weights = args.weights or REPO / "build" / f"weights-seed{seed}"
@@ -241,51 +258,63 @@ def write_kl_evidence(out: Path, weights: Path, index: dict, checkpoint_epochs, 
     from training.export import export_from_weights
 
     kl_dir = out / "kl"
-    kl_dir.mkdir(parents=True, exist_ok=True)
-
-    def add(name: str, encoder: Path, decoder: Path, facts: dict) -> None:
-        (kl_dir / name).mkdir(parents=True, exist_ok=True)
-        measured = kl.measure_entry(kl_dir, kl_dir / name, encoder, decoder, train_split, test_split)
-        index["entries"][name] = facts | measured
-        if facts["beta"] == vae_module.BETA:
-            index["checkpoints"][str(facts["epoch"])] = name
-        if facts["epoch"] == index["epochs"]:
-            index["betas"][f"{facts['beta']:g}"] = name
-        kl.write_index(kl_dir, index)
-        kl.write_card(kl_dir, index)
-        m = measured["metrics"]
-        print(
-            f"{name}: test BCE {m['test_reconstruction_bce']:.2f}  KL {m['test_kl']:.2f}  "
-            f"negative ELBO {m['test_negative_elbo']:.2f}  kNN(10) {m['knn10_accuracy']:.4f}",
-            flush=True,
-        )
-
     for epoch in checkpoint_epochs:
         name = kl.checkpoint_name(epoch)
         facts = {"beta": vae_module.BETA, "epoch": epoch, "train_losses": losses.get(epoch, {})}
         if epoch == index["epochs"]:  # the shipped model itself, not a copy
-            add(name, out / "encoder.onnx", out / "decoder.onnx", facts | {"wall_time_s": round(wall, 1)})
+            add_entry(kl_dir, index, name, out, facts | {"wall_time_s": round(wall, 1)}, train_split, test_split)
         else:
             export_from_weights(weights / name, kl_dir / name)
-            add(name, kl_dir / name / "encoder.onnx", kl_dir / name / "decoder.onnx", facts)
+            add_entry(kl_dir, index, name, kl_dir / name, facts, train_split, test_split)
+    for beta in kl.COMPARED_BETAS:
+        train_beta(kl_dir, weights, index, beta, train_split, test_split)
 
+
+def train_beta(kl_dir: Path, weights: Path, index: dict, beta: float, train_split, test_split) -> None:
+    """Train the index's recipe from scratch with KL weight β, export it and add it to the index as beta-<β>."""
     import keras
 
+    from training import kl
+    from training import vae as vae_module
+    from training.export import export_from_weights
+
+    name = kl.beta_name(beta)
+    keras.backend.clear_session()  # as if in a fresh process: the same graph names, nothing left over
     steps = -(-len(train_split.images) // vae_module.BATCH_SIZE)
-    for beta in kl.COMPARED_BETAS:
-        name = kl.beta_name(beta)
-        keras.backend.clear_session()  # as if in a fresh process: the same graph names, nothing left over
-        losses = {}
-        callbacks = [
-            progress_callback(index["epochs"], steps, latent_knn(train_split, test_split), f"β={beta:g}  "),
-            checkpoint_callback(lambda _, folder=weights / name: folder, {index["epochs"]}, losses),
-        ]
-        started = time.time()
-        vae_module.train(train_split.images, epochs=index["epochs"], seed=index["seed"], beta=beta, callbacks=callbacks)
-        facts = {"beta": beta, "epoch": index["epochs"], "train_losses": losses[index["epochs"]]}
-        facts["wall_time_s"] = round(time.time() - started, 1)
-        export_from_weights(weights / name, kl_dir / name)
-        add(name, kl_dir / name / "encoder.onnx", kl_dir / name / "decoder.onnx", facts)
+    losses = {}
+    callbacks = [
+        progress_callback(index["epochs"], steps, latent_knn(train_split, test_split), f"β={beta:g}  "),
+        checkpoint_callback(lambda _, folder=weights / name: folder, {index["epochs"]}, losses),
+    ]
+    started = time.time()
+    vae_module.train(train_split.images, epochs=index["epochs"], seed=index["seed"], beta=beta, callbacks=callbacks)
+    facts = {"beta": beta, "epoch": index["epochs"], "train_losses": losses[index["epochs"]]}
+    facts["wall_time_s"] = round(time.time() - started, 1)
+    export_from_weights(weights / name, kl_dir / name)
+    add_entry(kl_dir, index, name, kl_dir / name, facts, train_split, test_split)
+
+
+def add_entry(kl_dir: Path, index: dict, name: str, onnx_dir: Path, facts: dict, train_split, test_split) -> None:
+    """Measure the encoder and decoder in `onnx_dir` as entry `name`, then rewrite the index and the card."""
+    from training import kl
+    from training import vae as vae_module
+
+    (kl_dir / name).mkdir(parents=True, exist_ok=True)
+    encoder, decoder = onnx_dir / "encoder.onnx", onnx_dir / "decoder.onnx"
+    measured = kl.measure_entry(kl_dir, kl_dir / name, encoder, decoder, train_split, test_split)
+    index["entries"][name] = facts | measured
+    if facts["beta"] == vae_module.BETA:
+        index["checkpoints"][str(facts["epoch"])] = name
+    if facts["epoch"] == index["epochs"]:
+        index["betas"][f"{facts['beta']:g}"] = name
+    kl.write_index(kl_dir, index)
+    kl.write_card(kl_dir, index)
+    m = measured["metrics"]
+    print(
+        f"{name}: test BCE {m['test_reconstruction_bce']:.2f}  KL {m['test_kl']:.2f}  "
+        f"negative ELBO {m['test_negative_elbo']:.2f}  kNN(10) {m['knn10_accuracy']:.4f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
