@@ -39,6 +39,7 @@ TARGET_PANELS = {  # article links that open what they point at
     "source-panel": "source",
     "prior-toggle": "prior",
     "manifold-toggle": "manifold",
+    "kl-toggle": "kl",
 }
 PANEL_SECTIONS = {
     "details": "details",
@@ -46,6 +47,7 @@ PANEL_SECTIONS = {
     "samples": "samples-panel",
     "interpolate": "interpolation-panel",
     "source": "source-panel",
+    "kl": "kl-panel",
 }
 
 
@@ -199,6 +201,7 @@ class App:
         self.magnifier = views.Magnifier()
         self.map_mu = self.map_labels = None
         self.source = views.SourcePanel()
+        self.kl = None  # the "Why the KL term?" view: its modules load when it is first opened
         self.sample_images = []
 
     # ---- loading ----
@@ -385,7 +388,7 @@ class App:
         for button in document.querySelectorAll("[data-preset]"):
             self.on(button, "click", self.choose_preset)
         self.on(js.window, "hashchange", self.hash_changed)
-        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold"):
+        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl"):
             self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel))
         self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
         self.on(self.dom.el("set-b"), "click", lambda e: self.set_interp_end(1))
@@ -505,6 +508,8 @@ class App:
             return
         self.message("")
         self.input_changed()
+        if self.kl is not None:
+            self.task_kl = asyncio.ensure_future(self.kl.show(self))
 
     def write_hash(self):
         js.history.replaceState(None, "", "#" + encode_hash(self.state))
@@ -534,6 +539,18 @@ class App:
             self.task_source = asyncio.ensure_future(self.source.build(self))
         elif panel == "details" and on:
             self.task_details = asyncio.ensure_future(self.open_details())
+        elif panel == "kl" and on:
+            self.task_kl = asyncio.ensure_future(self.open_kl())
+
+    async def open_kl(self):
+        if self.kl is None:
+            try:
+                _, kl_view = await views.import_on_demand("kl_evidence", "kl_view")
+            except LoadError as error:
+                self.message(f"The KL view could not load: {error}", error=True)
+                return
+            self.kl = self.kl or kl_view.KlView()
+        await self.kl.open(self)
 
     async def open_details(self):
         await self.details.build(self)
@@ -732,6 +749,8 @@ class App:
         self.details.render(self)
         self.source.check_runtime(self)
         self.samples.render(self, self.sample_zs, self.sample_images)
+        if self.kl is not None:
+            self.kl.render(self)
 
 
 class FrameError(RuntimeError):

@@ -10,7 +10,10 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
-PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate")
+PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate", "kl")
+KL_MODES = ("replay", "beta")  # the "Why the KL term?" view: the training replay, or the KL weight β
+MAX_EPOCH = 10_000
+MAX_BETA = 1_000.0
 EDITABLE_MODULES = ("distribution", "sample", "loss")
 CANVAS = 280  # drawing-canvas size, in CSS pixels
 MAX_POINTS = 20_000
@@ -38,6 +41,9 @@ class AppState:
     panels: set = field(default_factory=set)
     code: dict = field(default_factory=dict)  # module name → edited source
     interpolate: list | None = None  # [μ_A, μ_B]
+    kl_mode: str = "replay"
+    kl_epoch: int | None = None  # a checkpoint of the replay; None is the last one
+    kl_beta: float = 1.0  # the KL weight of the model compared
     undo_stack: list = field(default_factory=list, repr=False, compare=False)
 
     # Input actions. Each one that changes the drawing saves the old drawing for Undo.
@@ -122,6 +128,10 @@ def encode_hash(state):
         data["c"] = state.code
     if state.interpolate:
         data["i"] = [[round(v, 5) for v in mu] for mu in state.interpolate]
+    kl = {"m": state.kl_mode, "e": state.kl_epoch, "b": state.kl_beta}
+    kl = {k: v for k, v in kl.items() if v != {"m": "replay", "e": None, "b": 1.0}[k]}
+    if kl:
+        data["k"] = kl
     raw = json.dumps(data, separators=(",", ":")).encode()
     return PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
@@ -199,4 +209,18 @@ def decode_hash(text):
         if not isinstance(interp, list) or len(interp) != 2:
             raise StateError("the link's interpolation needs two endpoints")
         state.interpolate = [_vector(v, "an interpolation endpoint") for v in interp]
+    kl = data.get("k", {})
+    if not isinstance(kl, dict) or not set(kl) <= {"m", "e", "b"}:
+        raise StateError("the link's KL view state has the wrong shape")
+    state.kl_mode = kl.get("m", "replay")
+    if state.kl_mode not in KL_MODES:
+        raise StateError("the link's KL view shows something this page does not have")
+    epoch = kl.get("e")
+    if epoch is not None and (not _is_int(epoch) or not 0 <= epoch <= MAX_EPOCH):
+        raise StateError("the link's training epoch is not a valid number")
+    state.kl_epoch = epoch
+    beta = kl.get("b", 1.0)
+    if not _is_finite_number(beta) or not 0 <= beta <= MAX_BETA:
+        raise StateError("the link's KL weight β is not a valid number")
+    state.kl_beta = float(beta)
     return state

@@ -203,3 +203,39 @@ def test_a_core_module_changed_since_the_snapshot_is_read_from_its_file(broken_s
     fresh = "import __main__, svg, latent_plot; __main__.num is svg.num is latent_plot.num"
     assert watch.python(fresh) and watch.python("svg.CHANGED_AFTER_THE_SNAPSHOT")
     assert page.locator("#message").is_hidden() and len(watch.vector("mu")) == 2
+
+
+# ---- the "Why the KL term?" view: a broken checkpoint is named, the rest keeps working ----
+
+
+def open_kl(watch, url, **state):
+    from state import AppState, encode_hash
+
+    page = watch.open(url + "#" + encode_hash(AppState(panels={"kl"}, **state)))
+    page.wait_for_selector("#kl-status:not(:empty)", timeout=30_000)
+    page.wait_for_function("() => !document.getElementById('kl-status').textContent.includes('…')", timeout=60_000)
+    return page
+
+
+def test_a_corrupt_checkpoint_is_named_and_the_rest_keeps_working(broken_site, built, watch):
+    path = "models/kl/epoch-05/encoder.onnx"
+    data = bytearray((built / path).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same length: only its sha256 tells
+    page = open_kl(watch, broken_site(path, bytes(data)), kl_epoch=5)
+    assert f"{path} is corrupt" in page.inner_text("#kl-status")
+    assert "kl-status-error" in page.get_attribute("#kl-status", "class")
+    # The page and the view's other checkpoints still work.
+    page.focus("#kl-epoch")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.getElementById('kl-panel').dataset.shown === 'epoch-10'", timeout=60_000)
+    page.click("[data-preset='1']")
+    watch.settle()
+    assert len(watch.vector("mu")) == 2
+    assert not [e for e in watch.errors if "epoch-05" not in e]
+
+
+def test_a_missing_kl_index_is_named(broken_site, watch):
+    page = open_kl(watch, broken_site("models/kl/index.json", None))
+    assert "models/kl/index.json is missing" in page.inner_text("#kl-status")
+    watch.settle()
+    assert len(watch.vector("mu")) == 2

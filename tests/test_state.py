@@ -19,7 +19,10 @@ from hypothesis import strategies as st
 from state import (
     CANVAS,
     EDITABLE_MODULES,
+    KL_MODES,
+    MAX_BETA,
     MAX_CODE,
+    MAX_EPOCH,
     MAX_HASH,
     MAX_POINTS,
     MAX_SEED,
@@ -228,6 +231,9 @@ states = st.builds(
     panels=st.sets(st.sampled_from(PANELS)),
     code=st.dictionaries(st.sampled_from(EDITABLE_MODULES), st.text(max_size=300)),
     interpolate=st.none() | st.lists(vectors, min_size=2, max_size=2),
+    kl_mode=st.sampled_from(KL_MODES),
+    kl_epoch=st.none() | st.integers(0, MAX_EPOCH),
+    kl_beta=st.sampled_from([0.0, 1.0, 3.0]) | st.floats(0, MAX_BETA, allow_nan=False),
 )
 
 
@@ -286,6 +292,31 @@ def test_every_drawing_the_actions_allow_round_trips(case):
     decode_hash(encode_hash(state))
 
 
+@pytest.mark.parametrize(
+    ("kl", "why"),
+    [
+        ([], "wrong shape"),
+        ({"m": "replay", "q": 1}, "wrong shape"),
+        ({"m": "vq"}, "does not have"),
+        ({"e": -1}, "epoch"),
+        ({"e": 2.5}, "epoch"),
+        ({"e": MAX_EPOCH + 1}, "epoch"),
+        ({"b": -0.5}, "β"),
+        ({"b": "3"}, "β"),
+        ({"b": MAX_BETA * 2}, "β"),
+    ],
+)
+def test_a_bad_kl_view_state_is_named(kl, why):
+    with pytest.raises(StateError, match=why):
+        decode_hash(pack(json.dumps({"k": kl}).encode()))
+
+
+def test_the_kl_view_state_round_trips_and_defaults_stay_out_of_the_link():
+    state = AppState(kl_mode="beta", kl_epoch=5, kl_beta=3.0)
+    assert decode_hash(encode_hash(state)) == state
+    assert "k" not in json.loads(zlib.decompress(base64.urlsafe_b64decode(encode_hash(AppState())[3:] + "==")))
+
+
 # ---- garbage and hostile hashes ----
 
 
@@ -335,7 +366,7 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=4), children, max_size=4),
     max_leaves=30,
 )
-keys = st.sampled_from(["e", "s", "p", "z", "o", "c", "i", "x", ""])
+keys = st.sampled_from(["e", "s", "p", "z", "o", "c", "i", "k", "x", ""])
 shaped = st.dictionaries(keys, json_values, max_size=7)
 
 
