@@ -13,6 +13,7 @@ import math
 import posixpath
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 
 import sample
 from latent_plot import LABEL_COLORS, square_domain
@@ -52,15 +53,18 @@ class LatentMap:
     sigma_y: list
     labels: bytes
 
+    @cached_property
     def extent(self):
         """(lowest, highest) μ per dimension, for the plot's domain."""
         return (min(self.xs), min(self.ys)), (max(self.xs), max(self.ys))
 
-    def reach(self, share=0.99):
-        """The distance from the origin within which `share` of the codes lie."""
+    @cached_property
+    def reach(self):
+        """The distance from the origin within which 99% of the codes lie."""
         radii = sorted(math.hypot(x, y) for x, y in zip(self.xs, self.ys, strict=True))
-        return radii[min(len(radii) - 1, int(share * len(radii)))]
+        return radii[min(len(radii) - 1, int(0.99 * len(radii)))]
 
+    @cached_property
     def mean_sigma(self):
         return sum(self.sigma_x) / len(self.sigma_x), sum(self.sigma_y) / len(self.sigma_y)
 
@@ -152,7 +156,7 @@ def parse_map(layout, data, url):
 
 def domain_of(maps):
     """One square domain (equal units on both axes) that holds every code of every map given."""
-    lows, highs = zip(*(m.extent() for m in maps), strict=True)
+    lows, highs = zip(*(m.extent for m in maps), strict=True)
     return square_domain(
         (min(lo[0] for lo in lows), min(lo[1] for lo in lows)), (max(hi[0] for hi in highs), max(hi[1] for hi in highs))
     )
@@ -363,8 +367,8 @@ def replay_words(index, epoch, latent_map):
     """What the learner sees at this epoch of the β = 1 run, in plain sentences."""
     bce, kl, elbo, knn = _f(index.checkpoints[epoch])
     first, last = index.epochs[0], index.epochs[-1]
-    sx, sy = latent_map.mean_sigma()
-    reach = num(latent_map.reach(), 1)
+    sx, sy = latent_map.mean_sigma
+    reach = num(latent_map.reach, 1)
     if epoch == first:
         now = (
             f"Epoch {epoch}, before any training: the weights are random, so every digit is encoded near the origin "
@@ -395,7 +399,7 @@ def beta_words(index, beta, latent_map):
     """What changes with the weight β on the KL term, in plain sentences."""
     bce, kl, _, knn = _f(index.betas[beta])
     vae_bce, vae_kl, _, vae_knn = _f(index.betas[1.0])
-    reach = num(latent_map.reach(), 1)
+    reach = num(latent_map.reach, 1)
     if beta == 0:
         now = (
             f"β = 0 drops the KL term: a plain autoencoder. Nothing pulls its codes toward N(0, I); 99% of them lie "

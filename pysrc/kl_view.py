@@ -13,6 +13,7 @@ from html import escape
 import js
 from pyodide.ffi import create_proxy, to_js
 
+import code_panel
 import decoder
 import distribution
 import encoder
@@ -22,9 +23,8 @@ from svg import element, num
 from views import LoadError, fetch_bytes, fetch_text, jsobj
 
 MANIFOLD_GRID = 15
-MORPH_MS = 700  # how long the codes take to move from one checkpoint's place to the next
 PLAY_STEP_S = 1.4  # time per checkpoint while playing
-SVG_NS = "http://www.w3.org/2000/svg"
+LOSS_CODE = ("reconstruction_loss", "kl_loss", "VAE")  # from training/vae.py: the loss and where β weighs it
 BETA_NAMES = {0.0: "β = 0 (autoencoder)", 1.0: "β = 1 (this page's VAE)"}
 
 
@@ -52,10 +52,12 @@ class KlView:
         self.plot = None
         self.shown = None  # (entry name, domain) of the scatter on screen
         self.encoded = None  # (entry name, pixels) of the Gaussian on screen
+        self.encodings = {}  # entry name → (pixels, μ, σ): switching back to an entry redraws without running it
         self.encoding = False
         self.generation = 0  # bumped by every show(): a slower, older one stops before it draws
         self.playing = None  # the play task, while playing
         self.proxies = []
+        self.texts = None  # (mode, epoch, β) the charts and words were drawn for
 
     # ---- opening and controls ----
 
@@ -67,7 +69,23 @@ class KlView:
                 self.status(app, str(error), error=True)
                 return
             self.build_controls(app)
+            self.task_code = asyncio.ensure_future(self.show_code(app))
         await self.show(app)
+
+    async def show_code(self, app):
+        """The loss as training/vae.py defines it, byte for byte, with the lines where β enters marked."""
+        try:
+            snippets = code_panel.extract(await fetch_text(code_panel.SOURCE), LOSS_CODE)
+        except (LoadError, code_panel.CodeExtractError) as error:
+            app.dom.text("kl-code", str(error))
+            return
+        lines = []
+        for snippet in snippets:
+            for number, line in enumerate(snippet.text.splitlines(), snippet.first_line):
+                kind = "code-line beta" if "beta" in line else "code-line"
+                lines.append(f'<span class="{kind}" data-line="{number}">{escape(line)}</span>')
+            lines.append('<span class="code-line"></span>')
+        app.dom.el("kl-code").innerHTML = "".join(lines[:-1])
 
     def on(self, node, event, handler):
         proxy = create_proxy(handler)
@@ -223,7 +241,10 @@ class KlView:
         what = f"epoch {epoch} of the β = 1 run" if mode == "replay" else beta_label(beta)
         try:
             axes = self.entries_on_the_axes(mode, entry)
-            maps = await asyncio.gather(*(self.load_map(e) for e in axes))
+            if all(e.name in self.maps for e in axes):  # no await: a switch between loaded entries waits on nothing
+                maps = [self.maps[e.name] for e in axes]
+            else:
+                maps = await asyncio.gather(*(self.load_map(e) for e in axes))
             if generation != self.generation:
                 return
             domain = kl.domain_of(maps)
@@ -262,54 +283,32 @@ class KlView:
             button.setAttribute("aria-pressed", "true" if float(button.dataset.klBeta) == beta else "false")
 
     def draw_scatter(self, app, entry, domain, latent_map):
-        """The entry's codes. On the same axes as the codes shown, they move there: the browser morphs each
-        digit's path (same commands, new numbers), so no Python runs per step. Reduced motion: they jump."""
+        """The entry's codes. On the axes already shown, only each digit's path data changes: the paths keep
+        their commands, so CSS moves every code to its new place (style.css: a transition of `d`, none when
+        the learner prefers reduced motion) and no Python runs per step of the movement."""
         key = (entry.name, domain)
         if key == self.shown:
             return
         if self.plot is None or self.plot.domain != domain:
             self.plot = LatentPlot(domain)
-            svg = app.dom.el("kl-plot")
-            svg.setAttribute("viewBox", f"0 0 {self.plot.width} {self.plot.height}")
+            app.dom.el("kl-plot").setAttribute("viewBox", f"0 0 {self.plot.width} {self.plot.height}")
             app.dom.el("kl-axes").innerHTML = self.plot.axes_markup()
             app.dom.el("kl-prior").innerHTML = prior_markup(self.plot)
-            app.dom.el("kl-scatter").innerHTML = ""
             app.dom.el("kl-encoding").innerHTML = ""
             self.encoded = None
         paths = self.paths.get(key)
         if paths is None:
             paths = self.paths[key] = kl.digit_paths(self.plot, latent_map)
         group = app.dom.el("kl-scatter")
-        nodes = list(group.querySelectorAll("path"))
-        still = js.matchMedia("(prefers-reduced-motion: reduce)").matches
-        if len(nodes) != sum(1 for d in paths if d) or self.shown is None or self.shown[1] != domain or still:
+        if self.shown is not None and self.shown[1] == domain:
+            for node in group.querySelectorAll("path"):
+                node.setAttribute("d", paths[int(node.dataset.digit)])
+        else:
             group.innerHTML = "".join(
                 element("path", d=d, stroke=color, class_="scatter-digit", data_digit=digit)
                 for digit, (color, d) in enumerate(zip(LABEL_COLORS, paths, strict=True))
                 if d
             )
-        else:
-            for node in nodes:
-                new = paths[int(node.dataset.digit)]
-                old = node.getAttribute("d")
-                for previous in list(node.querySelectorAll("animate")):
-                    previous.remove()
-                node.setAttribute("d", new)
-                morph = js.document.createElementNS(SVG_NS, "animate")
-                for name, value in (
-                    ("attributeName", "d"),
-                    ("from", old),
-                    ("to", new),
-                    ("dur", f"{MORPH_MS}ms"),
-                    ("begin", "indefinite"),
-                    ("calcMode", "spline"),
-                    ("keyTimes", "0;1"),
-                    ("keySplines", "0.45 0 0.55 1"),
-                    ("fill", "remove"),
-                ):
-                    morph.setAttribute(name, value)
-                node.appendChild(morph)
-                morph.beginElement()
         self.shown = key
         group.setAttribute("data-entry", entry.name)
         app.dom.el("kl-plot").setAttribute("data-domain", f"{domain[0]!r},{domain[1]!r}")
@@ -326,17 +325,20 @@ class KlView:
 
     async def draw_prior_strips(self, app):
         """The same z ~ N(0, I) through every β model's decoder: only a model whose codes fill the prior turns
-        them into digits."""
+        them into digits. Each strip is painted once; they do not change with the β shown."""
         zs = kl.prior_zs()
         for beta in self.index.beta_values:
             loaded = await self.load_networks(app, self.index.betas[beta])
             if loaded.prior_images is None:
                 loaded.prior_images = await self.decode(app, loaded, zs)
-            canvas_id = f"kl-prior-{beta:g}"
-            app.paint_strip(canvas_id, loaded.prior_images)
-            app.dom.el(canvas_id).setAttribute("data-z", json.dumps(zs))
+                canvas_id = f"kl-prior-{beta:g}"
+                app.paint_strip(canvas_id, loaded.prior_images)
+                app.dom.el(canvas_id).setAttribute("data-z", json.dumps(zs))
 
     def draw_text(self, app, mode, epoch, beta, entry):
+        if self.texts == (mode, epoch, beta):
+            return
+        self.texts = (mode, epoch, beta)
         app.dom.el("kl-curves").innerHTML = kl.curves_markup(self.index, epoch if mode == "replay" else None)
         app.dom.el("kl-rd").innerHTML = kl.rate_distortion_markup(self.index, beta if mode == "beta" else None)
         latent_map = self.maps[entry.name]
@@ -363,6 +365,11 @@ class KlView:
         try:
             while self.encoded is None or self.encoded != (self.shown[0], app.pixels):
                 name, pixels = self.shown[0], app.pixels
+                known = self.encodings.get(name)
+                if known is not None and known[0] is pixels:
+                    self.draw_encoding(app, name, known[1], known[2])
+                    self.encoded = (name, pixels)
+                    continue
                 loaded = self.loaded[name]
                 ort = app.models.ort
                 tensor = ort.Tensor.new(
@@ -374,7 +381,9 @@ class KlView:
                 log_var = encoder.check_vector(log_var_out.data.to_py().tolist(), "log σ²")
                 if self.shown is None or self.shown[0] != name:
                     continue
-                self.draw_encoding(app, name, mu, distribution.sigma_from_log_var(log_var))
+                sigma = distribution.sigma_from_log_var(log_var)
+                self.encodings[name] = (pixels, mu, sigma)
+                self.draw_encoding(app, name, mu, sigma)
                 self.encoded = (name, pixels)
         except encoder.ModelOutputError as error:
             self.status(app, f"This encoder's answer cannot be drawn: {error}", error=True)

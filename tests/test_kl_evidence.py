@@ -113,9 +113,9 @@ def test_paths_of_two_maps_differ_only_in_their_numbers(index, maps):
 
 def test_untrained_codes_sit_on_the_prior_and_trained_ones_spread(index, maps):
     untrained, trained = maps["epoch-00"], maps[index.checkpoints[index.epochs[-1]].name]
-    assert untrained.reach() < 0.5 < 2.0 < trained.reach() < 5.0
-    assert all(0.9 < s < 1.1 for s in untrained.mean_sigma())
-    assert all(s < 0.2 for s in trained.mean_sigma())
+    assert untrained.reach < 0.5 < 2.0 < trained.reach < 5.0
+    assert all(0.9 < s < 1.1 for s in untrained.mean_sigma)
+    assert all(s < 0.2 for s in trained.mean_sigma)
 
 
 def test_the_prior_draws_are_the_same_for_every_call():

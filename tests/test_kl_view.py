@@ -143,3 +143,17 @@ def test_kl_weight_decodes_the_same_prior_draws_with_every_model(watch, server_u
     assert fresh.get_attribute("[data-kl-beta='1']", "aria-pressed") == "true"
     assert re.search(r"β = 1 is the VAE", fresh.inner_text("#kl-words"))
     assert watch.errors == []
+
+
+def test_the_loss_code_shown_is_training_vae_py_with_beta_marked(watch, server_url, index):
+    import code_panel
+
+    page = watch.open_state(server_url, panels={"kl"})
+    wait_shown(page, index.checkpoints[index.epochs[-1]].name)
+    page.click(".kl-code summary")
+    page.wait_for_selector("#kl-code .code-line")
+    shown = page.evaluate("() => Array.from(document.querySelectorAll('#kl-code .code-line'), l => l.textContent)")
+    snippets = code_panel.extract((REPO / "training" / "vae.py").read_text(), ("reconstruction_loss", "kl_loss", "VAE"))
+    assert shown == [line for s in snippets for line in [*s.text.splitlines(), ""]][:-1]
+    marked = page.evaluate("() => Array.from(document.querySelectorAll('#kl-code .beta'), l => l.textContent.trim())")
+    assert "total_loss = rec + self.beta * kl" in marked
