@@ -54,8 +54,9 @@ def test_nothing_of_the_view_loads_before_it_is_opened(watch, server_url, index)
     page.wait_for_timeout(500)
     early = [path for _, path in watch.requests if "/kl" in path]
     assert early == []
-    page.click("#kl-toggle")
+    page.click("#article a.tool-link[data-target='kl-toggle']")  # the article's section 1 opens it
     wait_shown(page, index.checkpoints[index.epochs[-1]].name)
+    assert page.get_attribute("#kl-toggle", "aria-expanded") == "true" and page.is_visible("#kl-panel")
     opened = {path for _, path in watch.requests if "/kl" in path}
     assert {"/pysrc/kl_evidence.py", "/pysrc/kl_view.py", "/models/kl/index.json"} <= opened
     assert watch.errors == [] and watch.csp_violations == []
