@@ -239,11 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def train_vqvae(models: Path, command: str, data: Path, train_split, test_split, epochs=None, seed=None) -> int:
+def train_vqvae(
+    models: Path, command: str, data: Path, train_split, test_split, epochs=None, seed=None, weights=None
+) -> int:
     """Train the VQ-VAE, export it to models/vq/, measure it against the VAE in `models`, and write its card.
 
-    It reads the shipped VAE and presets in `models` and writes only below models/vq/: their hashes are checked
-    before and after.
+    It reads the shipped VAE and presets in `models` and writes only below models/vq/ (and the Keras weights to
+    `weights`, build/vq-weights-seedN by default): the VAE's files are hashed before and after.
     """
     import keras
     import numpy as np
@@ -263,11 +265,11 @@ def train_vqvae(models: Path, command: str, data: Path, train_split, test_split,
     started = time.time()
     model, history, restarted = vqvae.train(train_split.images, epochs=epochs, seed=seed, callbacks=[progress])
     wall = time.time() - started
-    weights = REPO / "build" / f"vq-weights-seed{seed}"  # kept out of git: the ONNX files are what ships
+    weights = weights or REPO / "build" / f"vq-weights-seed{seed}"  # kept out of git: the ONNX files ship
     weights.mkdir(parents=True, exist_ok=True)
     model.encoder.save_weights(weights / "encoder.weights.h5")
     model.decoder.save_weights(weights / "decoder.weights.h5")
-    np.save(weights / "codebook.npy", keras.ops.convert_to_numpy(model.quantizer.codebook))
+    np.save(weights / "codebook.npy", np.asarray(model.quantizer.codebook))
 
     differences = export_all(model, out, test_split.images[:256])
     presets = read_presets(models)

@@ -9,7 +9,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from training.evaluate import session, to_unit
@@ -49,7 +48,7 @@ def export_all(vqvae, out: Path, images: np.ndarray) -> dict[str, float]:
     """
     out.mkdir(parents=True, exist_ok=True)
     export_models(vqvae, out)
-    write_codebook(keras.ops.convert_to_numpy(vqvae.quantizer.codebook), out)
+    write_codebook(np.asarray(vqvae.quantizer.codebook), out)
     keras_encoded = np.asarray(vqvae.encoder(to_unit(images), training=False))
     keras_quantized = np.asarray(vqvae.quantizer(keras_encoded)[0])
     keras_reconstruction = np.asarray(vqvae.decoder(keras_quantized, training=False))

@@ -199,7 +199,7 @@ class RestartDeadCodes(keras.callbacks.Callback):
         _, indices = self.model.quantizer(encoded)
         dead = np.setdiff1d(np.arange(self.model.quantizer.num_codes), np.asarray(indices))
         vectors = encoded.reshape(-1, self.model.quantizer.code_dim)
-        codebook = ops.convert_to_numpy(self.model.quantizer.codebook)
+        codebook = np.asarray(self.model.quantizer.codebook).copy()
         codebook[dead] = vectors[rng.choice(len(vectors), len(dead), replace=False)]
         self.model.quantizer.codebook.assign(codebook)
         self.restarted[epoch + 1] = dead.tolist()
