@@ -46,6 +46,21 @@ def quantize(vectors, codebook, squared_distances=squared_distances, nearest_cod
     return indices, lookup(indices, codebook), distances
 
 
+def quantization_losses(vectors, quantized, commitment_cost=0.25):
+    """(codebook loss, commitment loss) for this grid, as `VectorQuantizer` adds them in training.
+
+    Both are the mean squared difference between each vector and its code. They differ in which side the gradient
+    moves: the codebook loss moves the codes, the commitment loss (weighted by β = 0.25) the encoder.
+    """
+    pairs = [
+        (z - e) * (z - e)
+        for vector, code in zip(vectors, quantized, strict=True)
+        for z, e in zip(vector, code, strict=True)
+    ]
+    mean = sum(pairs) / len(pairs)
+    return mean, commitment_cost * mean
+
+
 def codes_used(indices):
     """How many distinct codes a grid uses."""
     return len(set(indices))

@@ -24,6 +24,7 @@ from quantizer import (
     lookup,
     nearest_code,
     parse_codebook,
+    quantization_losses,
     quantize,
     squared_distances,
 )
@@ -142,6 +143,19 @@ def test_quantize_runs_a_learners_edited_functions():
     indices, quantized, _ = quantize([[0.2], [4.0]], codebook, nearest_code=farthest_code)
     assert indices == [2, 0]
     assert quantized == [[5.0], [0.0]]
+
+
+@FAST
+@given(codebooks_and_vectors())
+def test_the_two_losses_are_one_squared_distance_weighted_twice(case):
+    codebook, vectors = case
+    indices, quantized, distances = quantize(vectors, codebook)
+    codebook_loss, commitment_loss = quantization_losses(vectors, quantized)
+    # The mean over every number of the grid: the chosen codes' squared distances, over vectors × D.
+    expected = sum(row[k] for row, k in zip(distances, indices, strict=True)) / (len(vectors) * len(codebook[0]))
+    assert codebook_loss == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert commitment_loss == pytest.approx(0.25 * codebook_loss, rel=1e-12, abs=1e-15)
+    assert quantization_losses(quantized, quantized) == (0.0, 0.0)
 
 
 # ## The 7×7 grid in and out of the networks
