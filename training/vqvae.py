@@ -135,10 +135,6 @@ class VQVAE(keras.Model):
             self.commitment_loss_tracker,
         ]
 
-    def call(self, images):
-        quantized, _ = self.quantizer(self.encoder(images))
-        return self.decoder(quantized)
-
     def train_step(self, data):
         with tf.GradientTape() as tape:
             quantized, _ = self.quantizer(self.encoder(data))
