@@ -306,7 +306,11 @@ def write_vq_model_card(out: Path, card: dict) -> None:
     (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     m, vae = card["metrics"], card["vae"]["metrics"]
     k, d = card["num_codes"], card["code_dim"]
-    restarts = ", ".join(f"{len(codes)} after epoch {epoch}" for epoch, codes in card["restarted_codes"].items())
+    restarts = "; ".join(
+        f"codes {', '.join(map(str, codes))} after epoch {epoch}"
+        for epoch, codes in card["restarted_codes"].items()
+        if codes
+    )
     lines = [
         "# Model card: VAE Explainer MNIST VQ-VAE",
         "",
@@ -324,7 +328,7 @@ def write_vq_model_card(out: Path, card: dict) -> None:
         f"  two real numbers. The page's Python quantiser does 49 × {k} × {d} = {49 * k * d:,} multiply-adds a frame.",
         "- **Dead codes.** A code no vector chooses gets no gradient and stays unused. After every epoch but the last,",
         "  each code that none of 2,048 random training images chose restarts at one of their encoder vectors.",
-        f"  Restarted: {restarts or 'none'}.",
+        f"  Restarted: {restarts or 'none'}; no code needed it after any other epoch.",
         "- **Sigmoid output, squared-error loss.** The decoder ends in a sigmoid, as the VAE's does, so the page",
         "  paints both outputs the same way (pixels in [0, 1], from the same input image). The loss is keras-io's:",
         "  the mean per-pixel squared error over the training pixels' variance, and that error is the quality bar.",
