@@ -65,6 +65,12 @@ class LatentMap:
         return radii[min(len(radii) - 1, int(0.99 * len(radii)))]
 
     @cached_property
+    def outside_prior(self):
+        """The share of codes farther than 3 from the origin: outside the prior's 3σ circle, where z ~ N(0, I)
+        almost never lands."""
+        return sum(1 for x, y in zip(self.xs, self.ys, strict=True) if x * x + y * y > 9.0) / len(self.xs)
+
+    @cached_property
     def mean_sigma(self):
         return sum(self.sigma_x) / len(self.sigma_x), sum(self.sigma_y) / len(self.sigma_y)
 
@@ -140,15 +146,16 @@ def check_file(record, data):
 
 
 def parse_map(layout, data, url):
-    """A checked latent-map file as a LatentMap (float16 pairs unpacked, every value finite, labels 0–9)."""
+    """A checked latent-map file as a LatentMap (float16 pairs unpacked, every value finite, σ ≥ 0, labels 0–9)."""
     n = layout["count"]
     if len(data) != layout["byte_length"]:
         raise KlError(f"{url} has {len(data)} bytes, but the index's map layout needs {layout['byte_length']}")
     mu = struct.unpack_from(f"<{2 * n}e", data, layout["mu"])
     sigma = struct.unpack_from(f"<{2 * n}e", data, layout["sigma"])
     labels = bytes(data[layout["labels"] : layout["labels"] + n])
-    if not all(math.isfinite(v) for v in mu) or not all(s > 0 and math.isfinite(s) for s in sigma):
-        raise KlError(f"{url} holds a non-finite μ or a σ that is not positive")
+    # σ may be 0: without the KL term (β = 0) σ shrinks below float16's smallest step (6e-8) for many codes.
+    if not all(math.isfinite(v) for v in mu) or not all(s >= 0 and math.isfinite(s) for s in sigma):
+        raise KlError(f"{url} holds a non-finite μ or a negative σ")
     if max(labels) > 9:
         raise KlError(f"{url} holds a label that is not a digit")
     return LatentMap(list(mu[0::2]), list(mu[1::2]), list(sigma[0::2]), list(sigma[1::2]), labels)
@@ -402,15 +409,17 @@ def beta_words(index, beta, latent_map):
     reach = num(latent_map.reach, 1)
     if beta == 0:
         now = (
-            f"β = 0 drops the KL term: a plain autoencoder. Nothing pulls its codes toward N(0, I); 99% of them lie "
-            f"within {reach} of the origin, and their test KL is {num(kl, 1)} nats, {num(kl / vae_kl, 0)}× the VAE's "
-            f"{num(vae_kl, 2)}. It reconstructs a little better (BCE {num(bce, 1)} against {num(vae_bce, 1)}), but z "
-            f"drawn from the prior lands where it encoded no digit: compare its row of the strip with the VAE's."
+            f"β = 0 drops the KL term: a plain autoencoder. Nothing pulls its codes toward N(0, I): 99% of them lie "
+            f"within {reach} of the origin, {num(100 * latent_map.outside_prior, 0)}% outside the prior's 3σ circle, "
+            f"and their test KL is {num(kl, 2)} nats, {num(kl / vae_kl, 0)}× the VAE's {num(vae_kl, 2)}. It "
+            f"reconstructs about as well (BCE {num(bce, 1)} against {num(vae_bce, 1)}), but z drawn from the prior "
+            f"reaches only the few codes near the origin: compare its row of the strip with the VAE's."
         )
     elif beta == 1:
         now = (
             f"β = 1 is the VAE this page runs: reconstruction BCE {num(bce, 1)} and KL {num(kl, 2)} nats per test "
-            f"image; 99% of its codes lie within {reach} of the origin, so z drawn from N(0, I) lands among them."
+            f"image; 99% of its codes lie within {reach} of the origin (only {num(100 * latent_map.outside_prior, 0)}%"
+            " outside the prior's 3σ circle), so z drawn from N(0, I) lands among them."
         )
     else:
         now = (

@@ -116,6 +116,10 @@ def test_untrained_codes_sit_on_the_prior_and_trained_ones_spread(index, maps):
     assert untrained.reach < 0.5 < 2.0 < trained.reach < 5.0
     assert all(0.9 < s < 1.1 for s in untrained.mean_sigma)
     assert all(s < 0.2 for s in trained.mean_sigma)
+    # Without the KL term most codes leave the prior's 3σ circle; with it, almost none do.
+    autoencoder = maps[index.betas[0.0].name]
+    assert autoencoder.outside_prior > 0.5 > 0.05 > trained.outside_prior
+    assert autoencoder.reach > 3 * trained.reach
 
 
 def test_the_prior_draws_are_the_same_for_every_call():
