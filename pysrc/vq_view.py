@@ -107,7 +107,7 @@ class VqView:
             return
         app.state.vq_brush = int(button.dataset.vqCode)
         for node in app.dom.el("vq-codebook").querySelectorAll("[data-vq-code]"):
-            node.setAttribute("aria-pressed", "true" if node is button else "false")
+            node.setAttribute("aria-pressed", "true" if node.dataset.vqCode == button.dataset.vqCode else "false")
         app.write_hash()
 
     def edit(self, app, edits):
@@ -132,7 +132,7 @@ class VqView:
         event.preventDefault()
         self.painting = event.pointerId
         event.currentTarget.setPointerCapture(event.pointerId)
-        self.focus_cell(app, cell)
+        self.focus_cell(app, cell).focus()  # the keyboard carries on from the cell last painted
         self.paint(app, [cell])
 
     def paint_move(self, app, event):
