@@ -85,13 +85,18 @@ def move(cell, key):
     return min(GRID - 1, max(0, row + dr)) * GRID + min(GRID - 1, max(0, col + dc))
 
 
+def check_finite(values, name, what):
+    """NaN or infinity from a model is named, never drawn."""
+    if not all(math.isfinite(v) for v in values):
+        raise CodebookError(f"{name} gave non-finite {what}")
+
+
 def check_image(flat, name):
     """A decoder's output as 784 finite intensities, or a CodebookError naming the model."""
     values = [float(v) for v in flat]
     if len(values) != 28 * 28:
         raise CodebookError(f"{name} gave {len(values)} numbers, expected one 28×28 image (784)")
-    if not all(math.isfinite(v) for v in values):
-        raise CodebookError(f"{name} gave non-finite pixels")
+    check_finite(values, name, "pixels")
     return values
 
 
@@ -100,28 +105,23 @@ def check_image(flat, name):
 
 def vectors_markup(vectors, indices, scale):
     """The encoder's 7×7 grid of vectors: each cell filled with its nearest code's colour, its D numbers as bars
-    around a midline (up positive, down negative, `scale` the largest |value| shown)."""
-    parts = []
+    from a midline (up positive, down negative, `scale` the largest |value| shown; at least half a pixel, so a
+    zero still shows). One path per cell for all its bars: this is redrawn for every new input while drawing."""
     half = CELL / 2 - 4
+    step = BAR_W + BAR_GAP
+    parts = []
     for cell, (vector, k) in enumerate(zip(vectors, indices, strict=True)):
         x, y = (cell % GRID) * CELL, (cell // GRID) * CELL
+        left, mid = x + (CELL - len(vector) * step) / 2, y + CELL / 2
         bars = []
-        width = len(vector) * (BAR_W + BAR_GAP)
         for d, v in enumerate(vector):
             h = max(-1.0, min(1.0, v / scale)) * half
-            bars.append(
-                element(
-                    "rect",
-                    x=x + (CELL - width) / 2 + d * (BAR_W + BAR_GAP),
-                    y=y + CELL / 2 - max(h, 0.0),
-                    width=BAR_W,
-                    height=max(abs(h), 0.5),
-                )
-            )
+            h = h if abs(h) >= 0.5 else math.copysign(0.5, h)
+            bars.append(f"M{left + d * step:.2f} {mid:.2f}v{-h:.2f}h{BAR_W}v{h:.2f}z")
         parts.append(
             f'<g class="vq-vector" data-cell="{cell}" data-code="{k}">'
-            + element("rect", class_="vq-vector-cell", x=x, y=y, width=CELL, height=CELL, fill=code_color(k))
-            + f'<g fill="{ink_on(k)}">{"".join(bars)}</g></g>'
+            f'<rect class="vq-vector-cell" x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{code_color(k)}"/>'
+            f'<path fill="{ink_on(k)}" d="{"".join(bars)}"/></g>'
         )
     return "".join(parts)
 
@@ -159,7 +159,7 @@ def codebook_markup(codebook, brush):
             f'<button type="button" class="vq-swatch" data-vq-code="{k}" aria-pressed="{pressed}" '
             f'style="background:{code_color(k)};color:{ink_on(k)}" aria-label="Paint with code {k}">{k}</button>'
         )
-        values = "".join(f"<td>{num(v, 2)}</td>" for v in code)
+        values = "".join(f"<td>{v:.2f}</td>" for v in code)  # fixed digits: the columns line up
         count = f'<td id="vq-count-{k}">–</td>'
         rows.append(f'<tr data-code="{k}"><th scope="row">{swatch}</th>{values}{count}</tr>')
     return (

@@ -34,6 +34,7 @@ class VqView:
         self.decoded = None  # the grid last decoded
         self.working = False
         self.focus = FIRST_FOCUS
+        self.shown_distances = None  # (cell, distances, painted code) on screen
         self.painting = None  # pointerId of the paint stroke in progress
         self.proxies = []
         self.task = None
@@ -205,6 +206,7 @@ class VqView:
                     self.pixels = pixels = app.pixels
                     flat = await self.run(app, self.encoder, ENCODER, pixels, [1, 28, 28, 1])
                     vectors = quantizer.grid_vectors(flat, len(self.codebook[0]), ENCODER)
+                    vq_grid.check_finite(flat, ENCODER, "vectors")
                     self.indices, _, self.distances = quantizer.quantize(vectors, self.codebook)
                     self.vectors = vectors
                     self.draw_encoding(app)
@@ -245,6 +247,16 @@ class VqView:
         node.innerHTML = vq_grid.vectors_markup(self.vectors, self.indices, scale)
         node.setAttribute("data-indices", ",".join(map(str, self.indices)))
         self.show_distances(app, self.focus)
+        self.mark_focus(app)
+
+    def mark_focus(self, app):
+        """Outline the encoder's cell whose distances are shown."""
+        vectors = app.dom.el("vq-vectors")
+        for node in vectors.querySelectorAll(".vq-vector.focus"):
+            node.classList.remove("focus")
+        cell = vectors.querySelector(f'[data-cell="{self.focus}"]')
+        if cell is not None:
+            cell.classList.add("focus")
 
     def draw_decoding(self, app, shown, image):
         dom = app.dom
@@ -264,11 +276,17 @@ class VqView:
 
     def show_distances(self, app, cell):
         """The cell's squared distance to every code, the argmin marked: why the encoder chose what it chose."""
-        self.focus = cell
+        if cell != self.focus:
+            self.focus = cell
+            self.mark_focus(app)
         if self.distances is None:
             return
         edits = app.state.vq_edits
         painted = edits[cell] if edits is not None else None
+        shown = (cell, id(self.distances), painted)
+        if shown == self.shown_distances:
+            return
+        self.shown_distances = shown
         markup, box = vq_grid.distances_markup(self.distances[cell], self.indices[cell], painted)
         node = app.dom.el("vq-distances")
         node.innerHTML = markup

@@ -2,6 +2,7 @@
 onnxruntime, the page's own quantiser, and the markup the page writes from them."""
 
 import math
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -103,13 +104,14 @@ def test_the_encoder_grid_colours_each_cell_by_its_nearest_code(encoded, codeboo
         background = group.find(f"{SVG}rect")
         assert background.get("fill") == vq_grid.code_color(indices[cell])
         assert (float(background.get("x")), float(background.get("y"))) == (40 * (cell % 7), 40 * (cell // 7))
-        bars = group.find(f"{SVG}g").findall(f"{SVG}rect")
+        path = group.find(f"{SVG}path")
+        assert path.get("fill") == vq_grid.ink_on(indices[cell])
+        bars = re.findall(r"M([-\d.]+) ([-\d.]+)v([-\d.]+)h([-\d.]+)v([-\d.]+)z", path.get("d"))
         assert len(bars) == 8
-        mid = 40 * (cell // 7) + 20
-        for v, bar in zip(vectors[cell], bars, strict=True):
-            top, height = float(bar.get("y")), float(bar.get("height"))
-            assert height == pytest.approx(max(abs(v) / scale * 16, 0.5), abs=0.01)
-            assert (top < mid - 0.01) == (v / scale * 16 > 0.01)  # positive numbers rise above the midline
+        for v, (_, y, up, _, down) in zip(vectors[cell], bars, strict=True):
+            assert float(y) == 40 * (cell // 7) + 20  # every bar starts on the cell's midline
+            h = max(-1.0, min(1.0, v / scale)) * 16
+            assert -float(up) == float(down) == pytest.approx(h if abs(h) >= 0.5 else math.copysign(0.5, h), abs=0.006)
     assert len(set(indices)) > 2  # a real digit uses several codes, so the test sees several colours
 
 
@@ -142,7 +144,7 @@ def test_the_codebook_table_shows_every_number_and_the_paint_code(codebook):
         assert button.get("aria-pressed") == ("true" if k == 5 else "false")
         assert vq_grid.code_color(k) in button.get("style")
         cells = row.findall("td")
-        assert [float(c.text) for c in cells[:8]] == pytest.approx(list(codebook[k]), abs=0.005 + 1e-9)
+        assert [c.text for c in cells[:8]] == [f"{v:.2f}" for v in codebook[k]]
         assert cells[8].get("id") == f"vq-count-{k}"
 
 
@@ -169,10 +171,12 @@ def test_usage_words_count_the_codes(encoded):
     assert vq_grid.usage_words(indices, shown, 16).endswith(f"changes {changed} of the 49 cells and uses 1.")
 
 
-def test_a_wrong_decoder_output_is_named():
+def test_a_wrong_model_output_is_named():
     name = "models/vq/decoder.onnx"
     assert vq_grid.check_image([0.5] * 784, name) == [0.5] * 784
-    with pytest.raises(quantizer.CodebookError, match=f"{name} gave 392 numbers, expected one 28×28 image"):
+    with pytest.raises(quantizer.CodebookError, match=re.escape(f"{name} gave 392 numbers, expected one 28×28 image")):
         vq_grid.check_image([0.5] * 392, name)
     with pytest.raises(quantizer.CodebookError, match="non-finite"):
         vq_grid.check_image([float("nan")] + [0.5] * 783, name)
+    with pytest.raises(quantizer.CodebookError, match=re.escape("models/vq/encoder.onnx gave non-finite vectors")):
+        vq_grid.check_finite([1.0, float("inf")], "models/vq/encoder.onnx", "vectors")

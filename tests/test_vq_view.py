@@ -85,6 +85,10 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     # The centre cell's distances are shown, its argmin marked.
     assert page.get_attribute("#vq-distances", "data-cell") == "24"
     assert page.get_attribute("#vq-distances .argmin", "data-code") == str(indices[24])
+    page.hover("#vq-vectors [data-cell='10']")  # pointing at another cell shows its distances
+    page.wait_for_selector("#vq-distances[data-cell='10']")
+    assert page.get_attribute("#vq-distances .argmin", "data-code") == str(indices[10])
+    assert page.get_attribute("#vq-vectors .focus", "data-cell") == "10"
 
     # "What does code k mean": the grid filled with one code, decoded; Reset returns to the encoder's choice.
     k = next(c for c in range(16) if c != indices[24] and c != indices[25])
@@ -101,6 +105,7 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     page.click("#vq-cell-24")
     page.keyboard.press("ArrowRight")
     assert page.evaluate("() => document.activeElement.id") == "vq-cell-25"
+    assert page.get_attribute("#vq-distances", "data-cell") == "25"  # the focused cell's distances
     page.keyboard.press("Enter")
     edited = list(indices)
     edited[24] = edited[25] = k
