@@ -91,7 +91,7 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     assert page.get_attribute("#vq-vectors .focus", "data-cell") == "10"
 
     # "What does code k mean": the grid filled with one code, decoded; Reset returns to the encoder's choice.
-    k = next(c for c in range(16) if c != indices[24] and c != indices[25])
+    k = next(c for c in range(16) if c not in {indices[cell] for cell in (24, 25, 43, 44, 45)})  # each a real edit
     page.click(f"[data-vq-code='{k}']")
     assert page.get_attribute(f"[data-vq-code='{k}']", "aria-pressed") == "true"
     page.click("#vq-fill")
@@ -121,11 +121,24 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     assert fresh.get_attribute(f"[data-vq-code='{k}']", "aria-pressed") == "true"
     assert_reconstruction(fresh, decode(edited))
 
+    # A finger dragged along the bottom row paints the cells it crosses.
+    touch = fresh.context.new_cdp_session(fresh)
+    centres = []
+    for cell in (43, 44, 45):
+        box = fresh.locator(f"#vq-cell-{cell}").bounding_box()
+        centres.append((box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+    for kind, (x, y) in zip(("touchStart", "touchMove", "touchMove"), centres, strict=True):
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    edited[43] = edited[44] = edited[45] = k
+    wait_decoded(fresh, edited)
+    assert_reconstruction(fresh, decode(edited))
+
     # A new drawing is encoded again, and the painted cells stay painted over it.
     watch.draw(SEVEN)
     watch.settle()
     pixels = json.loads(watch.python("import json, __main__; json.dumps(__main__.app.pixels)"))
     drawn = encode(pixels)
     wait_encoded(fresh, drawn)
-    wait_decoded(fresh, vq_grid.apply_edits(drawn, [k if c in (24, 25) else None for c in range(49)]))
+    wait_decoded(fresh, vq_grid.apply_edits(drawn, [k if c in (24, 25, 43, 44, 45) else None for c in range(49)]))
     assert watch.errors == [] and watch.csp_violations == []
