@@ -40,14 +40,22 @@ def code_color(code):
     return CODE_COLORS[code % len(CODE_COLORS)]
 
 
-def ink_on(code):
-    """Black or white, whichever reads better on the code's colour (WCAG relative luminance)."""
-    channels = [int(code_color(code)[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+def _ink(color):
+    """Black or white, whichever reads better on `color` (WCAG relative luminance)."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     lum = sum(
         w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
         for w, c in zip((0.2126, 0.7152, 0.0722), channels, strict=True)
     )
     return "#000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#fff"
+
+
+INKS = tuple(_ink(color) for color in CODE_COLORS)
+
+
+def ink_on(code):
+    """The ink for text and bars drawn on the code's colour."""
+    return INKS[code % len(INKS)]
 
 
 def cell_name(cell):
@@ -112,12 +120,12 @@ def vectors_markup(vectors, indices, scale):
     parts = []
     for cell, (vector, k) in enumerate(zip(vectors, indices, strict=True)):
         x, y = (cell % GRID) * CELL, (cell // GRID) * CELL
-        left, mid = x + (CELL - len(vector) * step) / 2, y + CELL / 2
+        left, mid = x + (CELL - len(vector) * step) / 2, y + CELL // 2
         bars = []
         for d, v in enumerate(vector):
             h = max(-1.0, min(1.0, v / scale)) * half
             h = h if abs(h) >= 0.5 else math.copysign(0.5, h)
-            bars.append(f"M{left + d * step:.2f} {mid:.2f}v{-h:.2f}h{BAR_W}v{h:.2f}z")
+            bars.append(f"M{left + d * step:.1f} {mid}v{-h:.1f}h{BAR_W}v{h:.1f}z")
         parts.append(
             f'<g class="vq-vector" data-cell="{cell}" data-code="{k}">'
             f'<rect class="vq-vector-cell" x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{code_color(k)}"/>'

@@ -142,3 +142,16 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     wait_encoded(fresh, drawn)
     wait_decoded(fresh, vq_grid.apply_edits(drawn, [k if c in (24, 25, 43, 44, 45) else None for c in range(49)]))
     assert watch.errors == [] and watch.csp_violations == []
+
+
+def test_a_link_painting_codes_the_codebook_lacks_is_reset_and_said_so(watch, server_url, reference):
+    from state import AppState, encode_hash
+
+    _, encode, _ = reference
+    edits = [None] * 49
+    edits[0], edits[1] = 20, 3  # this codebook has 16 codes: 20 is from some other model
+    page = watch.open(server_url + "#" + encode_hash(AppState(preset=7, panels={"vq"}, vq_edits=edits)))
+    indices = encode(preset_pixels(7))
+    wait_decoded(page, [indices[0], 3, *indices[2:]])
+    assert "painted codes this codebook does not have (it has 16)" in page.inner_text("#message")
+    assert watch.python("import __main__; __main__.app.state.vq_edits[:2]") == [None, 3]
