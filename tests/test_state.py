@@ -29,6 +29,7 @@ from state import (
     MAX_STROKES,
     PANELS,
     PREFIX,
+    VQ_MAX_CODES,
     Z_LIMIT,
     AppState,
     StateError,
@@ -234,6 +235,11 @@ states = st.builds(
     kl_mode=st.sampled_from(KL_MODES),
     kl_epoch=st.none() | st.integers(0, MAX_EPOCH),
     kl_beta=st.sampled_from([0.0, 1.0, 3.0]) | st.floats(0, MAX_BETA, allow_nan=False),
+    vq_edits=st.none()
+    | st.lists(st.none() | st.integers(0, VQ_MAX_CODES - 1), min_size=49, max_size=49).filter(
+        lambda edits: any(k is not None for k in edits)  # a grid with no edit is None, as the view keeps it
+    ),
+    vq_brush=st.integers(0, VQ_MAX_CODES - 1),
 )
 
 
