@@ -37,7 +37,6 @@ TARGET_PANELS = {  # article links that open what they point at
     "prior-toggle": "prior",
     "manifold-toggle": "manifold",
     "kl-toggle": "kl",
-    "vq-toggle": "vq",
 }
 PANEL_SECTIONS = {
     "details": "details",

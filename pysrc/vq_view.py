@@ -211,6 +211,8 @@ class VqView:
                     self.vectors = vectors
                     self.draw_encoding(app)
                     continue
+                if self.indices is None:  # this input could not be encoded: nothing to decode until a new one
+                    break
                 shown = vq_grid.apply_edits(self.indices, app.state.vq_edits)
                 if shown == self.decoded:
                     break

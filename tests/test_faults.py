@@ -295,3 +295,4 @@ def test_a_broken_vq_file_is_named_and_the_vae_keeps_working(broken_site, built,
     watch.settle()
     assert len(watch.vector("mu")) == 2 and page.locator("#message").is_hidden()
     assert page.locator("#reconstruction.unavailable").count() == 0
+    assert [e for e in watch.errors if "Traceback" in e or e.startswith("pageerror")] == []  # named, not crashed
