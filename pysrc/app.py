@@ -45,6 +45,7 @@ PANEL_SECTIONS = {
     "interpolate": "interpolation-panel",
     "source": "source-panel",
     "kl": "kl-panel",
+    "vq": "vq-panel",
 }
 
 
@@ -199,6 +200,7 @@ class App:
         self.map_mu = self.map_labels = None
         self.source = views.SourcePanel()
         self.kl = None  # the "Why the KL term?" view: its modules load when it is first opened
+        self.vq = None  # the VQ-VAE view, likewise
         self.sample_images = []
         self.promise_then = js.Reflect.get(js.Promise.prototype, "then")  # the JS function, not JsProxy.then
 
@@ -386,7 +388,7 @@ class App:
         for button in js.document.querySelectorAll("[data-preset]"):
             self.on(button, "click", self.choose_preset)
         self.on(js.window, "hashchange", self.hash_changed)
-        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl"):
+        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq"):
             self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel))
         self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
         self.on(self.dom.el("set-b"), "click", lambda e: self.set_interp_end(1))
@@ -508,6 +510,8 @@ class App:
         self.input_changed()
         if self.kl is not None:
             self.task_kl = asyncio.ensure_future(self.kl.show(self))
+        if self.vq is not None:
+            self.vq.update(self)
 
     def write_hash(self):
         js.history.replaceState(None, "", "#" + encode_hash(self.state))
@@ -539,6 +543,8 @@ class App:
             self.task_details = asyncio.ensure_future(self.open_details())
         elif panel == "kl" and on:
             self.task_kl = asyncio.ensure_future(self.open_kl())
+        elif panel == "vq" and on:
+            self.task_vq = asyncio.ensure_future(self.open_vq())
 
     async def open_kl(self):
         if self.kl is None:
@@ -549,6 +555,16 @@ class App:
                 return
             self.kl = self.kl or kl_view.KlView()
         await self.kl.open(self)
+
+    async def open_vq(self):
+        if self.vq is None:
+            try:
+                *_, vq_view = await views.import_on_demand("quantizer", "vq_grid", "vq_view")
+            except LoadError as error:
+                self.message(f"The VQ-VAE view could not load: {error}", error=True)
+                return
+            self.vq = self.vq or vq_view.VqView()
+        await self.vq.open(self)
 
     async def open_details(self):
         await self.details.build(self)
@@ -750,6 +766,8 @@ class App:
         self.samples.render(self, self.sample_zs, self.sample_images)
         if self.kl is not None:
             self.kl.render(self)
+        if self.vq is not None:
+            self.vq.render(self)
 
 
 class FrameError(RuntimeError):

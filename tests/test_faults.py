@@ -239,3 +239,60 @@ def test_a_missing_kl_index_is_named(broken_site, watch):
     assert "models/kl/index.json is missing" in page.inner_text("#kl-status")
     watch.settle()
     assert len(watch.vector("mu")) == 2
+
+
+# ---- the VQ-VAE view: a broken codebook or a model of the wrong shape is named, the VAE story keeps working ----
+
+
+def _flipped(built, path):
+    data = bytearray((built / path).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same length: only its sha256 tells
+    return bytes(data)
+
+
+def _other_shape(built, path):
+    """The manifest read as 32 codes of 4 numbers: the same bytes and sha256, so only the encoder can tell."""
+    import json
+
+    manifest = json.loads((built / path).read_text())
+    manifest.update(num_codes=32, code_dim=4, shape=[32, 4])
+    return json.dumps(manifest).encode()
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "named"),
+    [
+        (
+            "models/vq/codebook.bin",
+            _flipped,
+            "models/vq/codebook.bin does not match the sha256 in models/vq/codebook.json",
+        ),
+        (
+            "models/vq/codebook.json",
+            _other_shape,
+            "models/vq/encoder.onnx gave 392 numbers, expected 196 (7×7 vectors of 4): the model and the codebook",
+        ),
+        (
+            "models/vq/encoder.onnx",
+            lambda built, path: (built / "models/encoder.onnx").read_bytes(),  # the VAE's: μ and log σ², not 7×7×8
+            "models/vq/encoder.onnx gave 2 numbers, expected 392",
+        ),
+        (
+            "models/vq/decoder.onnx",
+            lambda built, path: (built / "models/decoder.onnx").read_bytes(),  # the VAE's: it wants z, 2 numbers
+            "models/vq/decoder.onnx could not run on a 1×7×7×8 input",
+        ),
+    ],
+)
+def test_a_broken_vq_file_is_named_and_the_vae_keeps_working(broken_site, built, watch, path, content, named):
+    from state import AppState, encode_hash
+
+    url = broken_site(path, content(built, path))
+    page = watch.open(url + "#" + encode_hash(AppState(panels={"vq"})))
+    page.wait_for_selector("#vq-status.vq-status-error", timeout=60_000)
+    assert named in page.inner_text("#vq-status")
+    page.click("[data-preset='1']")
+    watch.settle()
+    assert len(watch.vector("mu")) == 2 and page.locator("#message").is_hidden()
+    assert page.locator("#reconstruction.unavailable").count() == 0
+    assert [e for e in watch.errors if "Traceback" in e or e.startswith("pageerror")] == []  # named, not crashed
