@@ -68,7 +68,7 @@ VENDOR = (
 SITE = (
     ("web", "/", None, True),
     ("pysrc", "/pysrc/", (".py",), False),
-    ("models", "/models/", (".onnx", ".bin", ".json", ".md"), False),
+    ("models", "/models/", (".onnx", ".bin", ".json", ".md"), True),  # models/kl/ (and its checkpoints) too
     ("training", "/training/", (".py",), False),
 )
 

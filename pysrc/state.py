@@ -10,7 +10,12 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
-PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate")
+PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate", "kl", "vq")
+KL_MODES = ("replay", "beta")  # the "Why the KL term?" view: the training replay, or the KL weight β
+MAX_EPOCH = 10_000
+MAX_BETA = 1_000.0
+VQ_CELLS = 49  # the VQ-VAE's 7×7 code grid
+VQ_MAX_CODES = 256  # a link may name codes up to this; the page checks them against the codebook it loads
 EDITABLE_MODULES = ("distribution", "sample", "loss")
 CANVAS = 280  # drawing-canvas size, in CSS pixels
 MAX_POINTS = 20_000
@@ -38,6 +43,11 @@ class AppState:
     panels: set = field(default_factory=set)
     code: dict = field(default_factory=dict)  # module name → edited source
     interpolate: list | None = None  # [μ_A, μ_B]
+    kl_mode: str = "replay"
+    kl_epoch: int | None = None  # a checkpoint of the replay; None is the last one
+    kl_beta: float = 1.0  # the KL weight of the model compared
+    vq_edits: list | None = None  # the VQ-VAE view: 49 codes painted by the learner, None where the encoder chose
+    vq_brush: int = 0  # the code the learner paints with
     undo_stack: list = field(default_factory=list, repr=False, compare=False)
 
     # Input actions. Each one that changes the drawing saves the old drawing for Undo.
@@ -122,6 +132,17 @@ def encode_hash(state):
         data["c"] = state.code
     if state.interpolate:
         data["i"] = [[round(v, 5) for v in mu] for mu in state.interpolate]
+    kl = {"m": state.kl_mode, "e": state.kl_epoch, "b": state.kl_beta}
+    kl = {k: v for k, v in kl.items() if v != {"m": "replay", "e": None, "b": 1.0}[k]}
+    if kl:
+        data["k"] = kl
+    vq = {}
+    if state.vq_edits is not None and any(k is not None for k in state.vq_edits):
+        vq["e"] = [[cell, k] for cell, k in enumerate(state.vq_edits) if k is not None]  # sparse: cell, code
+    if state.vq_brush:
+        vq["b"] = state.vq_brush
+    if vq:
+        data["v"] = vq
     raw = json.dumps(data, separators=(",", ":")).encode()
     return PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
@@ -199,4 +220,42 @@ def decode_hash(text):
         if not isinstance(interp, list) or len(interp) != 2:
             raise StateError("the link's interpolation needs two endpoints")
         state.interpolate = [_vector(v, "an interpolation endpoint") for v in interp]
+    kl = data.get("k", {})
+    if not isinstance(kl, dict) or not set(kl) <= {"m", "e", "b"}:
+        raise StateError("the link's KL view state has the wrong shape")
+    state.kl_mode = kl.get("m", "replay")
+    if state.kl_mode not in KL_MODES:
+        raise StateError("the link's KL view shows something this page does not have")
+    epoch = kl.get("e")
+    if epoch is not None and (not _is_int(epoch) or not 0 <= epoch <= MAX_EPOCH):
+        raise StateError("the link's training epoch is not a valid number")
+    state.kl_epoch = epoch
+    beta = kl.get("b", 1.0)
+    if not _is_finite_number(beta) or not 0 <= beta <= MAX_BETA:
+        raise StateError("the link's KL weight β is not a valid number")
+    state.kl_beta = float(beta)
+    state.vq_edits, state.vq_brush = _vq(data.get("v", {}))
     return state
+
+
+def _vq(vq):
+    """The VQ-VAE view's part of a link: sparse [cell, code] edits of the 7×7 grid, and the code painted with."""
+    if not isinstance(vq, dict) or not set(vq) <= {"e", "b"}:
+        raise StateError("the link's VQ-VAE state has the wrong shape")
+    brush = vq.get("b", 0)
+    if not _is_int(brush) or not 0 <= brush < VQ_MAX_CODES:
+        raise StateError("the link's VQ-VAE paint code is not a valid code number")
+    pairs = vq.get("e", [])
+    if not isinstance(pairs, list) or len(pairs) > VQ_CELLS:
+        raise StateError("the link's VQ-VAE edits have the wrong shape")
+    edits = [None] * VQ_CELLS
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(v) for v in pair)):
+            raise StateError("the link's VQ-VAE edits have the wrong shape")
+        cell, code = pair
+        if not 0 <= cell < VQ_CELLS or edits[cell] is not None:
+            raise StateError("the link's VQ-VAE edits name a cell twice or one outside the 7×7 grid")
+        if not 0 <= code < VQ_MAX_CODES:
+            raise StateError("the link's VQ-VAE edits use a code number that is not valid")
+        edits[cell] = code
+    return (edits if pairs else None), brush

@@ -12,7 +12,8 @@ def num(value, digits=2):
     """A finite number as short SVG text: fixed digits, trailing zeros dropped."""
     if not math.isfinite(value):
         raise NonFiniteError(f"refusing to draw the non-finite value {value!r}")
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    text = f"{value:.{digits}f}"
+    text = text.rstrip("0").rstrip(".") if digits > 0 else text  # 180 stays 180; 1.50 becomes 1.5
     return "0" if text in ("-0", "") else text
 
 

@@ -53,6 +53,23 @@ async def import_vendored(*paths):
     return tuple(await js_import(*(base + path for path in paths)))
 
 
+async def import_on_demand(*names):
+    """Modules of a view that loads only when it is first opened (pysrc/<name>.py, left out of pyscript.json so
+    that neither the start nor the snapshot carries them): fetched, written beside the page's other modules, and
+    imported like them."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    missing = [name for name in names if name not in sys.modules]
+    sources = await asyncio.gather(*(fetch_text(f"pysrc/{name}.py") for name in missing))
+    folder = Path(sys.modules[__name__].__file__).parent
+    for name, source in zip(missing, sources, strict=True):
+        (folder / f"{name}.py").write_text(source, encoding="utf-8")
+    importlib.invalidate_caches()
+    return tuple(importlib.import_module(name) for name in names)
+
+
 def jsobj(mapping):
     """A Python dict as a plain JS object (not a Map), which is what browser and library APIs expect."""
     return to_js(mapping, dict_converter=js.Object.fromEntries)

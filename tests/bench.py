@@ -54,8 +54,26 @@ MB = 1e6
 
 # Settings per mode. A "cold run" is one load in a fresh browser context, followed by `warm` reloads.
 MODES = {
-    "quick": {"runs": 2, "warm": 1, "hover": 30, "draw": 30, "soak": 300, "trace": 40, "core_repeat": 5},
-    "full": {"runs": 5, "warm": 2, "hover": 200, "draw": 200, "soak": 5000, "trace": 400, "core_repeat": 20},
+    "quick": {
+        "runs": 2,
+        "warm": 1,
+        "hover": 30,
+        "draw": 30,
+        "soak": 300,
+        "trace": 40,
+        "core_repeat": 5,
+        "kl_switches": 12,
+    },
+    "full": {
+        "runs": 5,
+        "warm": 2,
+        "hover": 200,
+        "draw": 200,
+        "soak": 5000,
+        "trace": 400,
+        "core_repeat": 20,
+        "kl_switches": 40,
+    },
 }
 
 # Metric key: (target text, comparison, value in the metric's unit). Metrics not listed are informational.
@@ -69,6 +87,8 @@ TARGETS = {
     "wasm_growth": ("< 10 MB", "lt", 10.0),
     "pyproxies_left": ("0", "le", 0.0),
     "hiwire_growth": ("0", "le", 0.0),
+    "kl_switch_epoch": ("p95 ≤ 100 ms", "p95le", 100.0),
+    "kl_switch_beta": ("p95 ≤ 100 ms", "p95le", 100.0),
 }
 
 # The strokes phase: three strokes of STROKE_POINTS positions (a pointerdown, then pointermoves), one event
@@ -1392,6 +1412,65 @@ def dom_counters(page, context):
         return None
 
 
+JS_KL_SWITCH = """async ({kind, value, name}) => {
+  const panel = document.getElementById('kl-panel');
+  const t0 = performance.now();
+  if (kind === 'open') document.getElementById('kl-toggle').click();
+  else if (kind === 'epoch') {
+    const slider = document.getElementById('kl-epoch');
+    slider.value = value;
+    slider.dispatchEvent(new Event('input', {bubbles: true}));
+  } else document.querySelector(value).click();
+  await new Promise((resolve, reject) => {
+    if (panel.dataset.shown === name) return resolve();
+    const watcher = new MutationObserver(() => {
+      if (panel.dataset.shown === name) { watcher.disconnect(); resolve(); }
+    });
+    watcher.observe(panel, {attributes: true, attributeFilter: ['data-shown']});
+    setTimeout(() => { watcher.disconnect(); reject(new Error(`${name} was not shown`)); }, 60000);
+  });
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  return performance.now() - t0;
+}"""
+
+
+def bench_kl_view(results, page, settings):
+    """The "Why the KL term?" view: opening it (its modules, index and first checkpoint load then), and switching
+    to a checkpoint or model already loaded (issue 14: repainted within 100 ms)."""
+    section = "KL view: switch → repainted (loaded entries)"
+    index = json.loads((REPO / "models" / "kl" / "index.json").read_text())
+    epochs = sorted(int(e) for e in index["checkpoints"])
+    names = {e: index["checkpoints"][str(e)] for e in epochs}
+    first = page.evaluate(JS_KL_SWITCH, {"kind": "open", "value": None, "name": names[epochs[-1]]})
+    results.add(section, "kl_open", "open the view: modules, index, first checkpoint", "ms", [first])
+    wire = """(part) => performance.getEntriesByType('resource').filter((e) => e.name.includes(part))
+        .reduce((sum, e) => sum + e.transferSize, 0)"""
+    opened = page.evaluate(wire, "/kl")
+    results.add(section, "kl_bytes_open", "  bytes on the wire to open it", "MB", [opened / MB], kind="size")
+    loading = [page.evaluate(JS_KL_SWITCH, {"kind": "epoch", "value": i, "name": names[e]}) for i, e in
+               enumerate(epochs)]  # fmt: skip
+    results.add(section, "kl_first_show", "  a checkpoint shown for the first time (its files load)", "ms", loading)
+    rng = random.Random(14)
+    shown, times = len(epochs) - 1, []
+    for _ in range(settings["kl_switches"]):
+        i = rng.choice([k for k in range(len(epochs)) if k != shown])
+        times.append(page.evaluate(JS_KL_SWITCH, {"kind": "epoch", "value": i, "name": names[epochs[i]]}))
+        shown = i
+    results.add(section, "kl_switch_epoch", "switch epoch (loaded)", "ms", times)
+    betas = sorted(index["betas"], key=float)
+    page.evaluate(JS_KL_SWITCH, {"kind": "mode", "value": "#kl-mode-beta", "name": index["betas"]["1"]})
+    times, current = [], "1"
+    for _ in range(settings["kl_switches"]):
+        beta = rng.choice([b for b in betas if b != current])
+        value = f"[data-kl-beta='{beta}']"
+        times.append(page.evaluate(JS_KL_SWITCH, {"kind": "beta", "value": value, "name": index["betas"][beta]}))
+        current = beta
+    results.add(section, "kl_switch_beta", "switch β (loaded)", "ms", times)
+    everything = page.evaluate(wire, "/kl")
+    results.add(section, "kl_bytes_all", "bytes on the wire, every checkpoint and model", "MB", [everything / MB],
+                kind="size")  # fmt: skip
+
+
 def bench_in_page(results, page, settings):
     section = "core (Pyodide, in the page; ORT through the app's sessions)"
     repeat = max(3, settings["core_repeat"] // 2)
@@ -1548,6 +1627,12 @@ def main(argv=None):
                         bench_memory, results, current.page, current.context, settings,
                     )  # fmt: skip
                     bench_in_page(results, current.page, settings)
+                    phase(
+                        "KL view",
+                        "KL view: switch → repainted (loaded entries)",
+                        [("kl_switch_epoch", "switch epoch (loaded)", "ms")],
+                        bench_kl_view, results, current.page, settings,
+                    )  # fmt: skip
                     current.context.close()
             finally:
                 browser.close()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = REPO / "build" / "screenshots"
-PANELS = ("details", "loss", "samples", "interpolate", "source", "prior", "manifold")
+PANELS = ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq")
 
 
 def axe_violations(page):
@@ -40,6 +40,8 @@ def toggle(watch, *panels):
         "source": "#source-editor .cm-content",
         "details": "#graph [data-part]",
         "manifold": "#manifold-image",
+        "kl": '#kl-panel[data-shown]:not([data-shown=""])',
+        "vq": '#vq-vectors[data-indices]:not([data-indices=""])',
     }
     for panel in panels:
         watch.page.click(f"#{panel}-toggle")
@@ -284,7 +286,7 @@ def test_keyboard_only_from_first_tab_to_export(watch, server_url):
     watch.settle()
     page.wait_for_selector("#graph [data-part]", state="attached")
     page.wait_for_selector("#source-editor .cm-content", state="attached")
-    for panel in PANELS:
+    for panel in ("details", "loss", "prior", "manifold", "samples", "interpolate", "source"):
         state = page.get_attribute(f"#{panel}-toggle", "aria-expanded") or page.get_attribute(
             f"#{panel}-toggle", "aria-pressed"
         )

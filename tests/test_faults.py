@@ -200,6 +200,99 @@ def test_a_core_module_changed_since_the_snapshot_is_read_from_its_file(broken_s
     assert page.evaluate("performance.getEntriesByName('vae:interpreter-ready')[0].detail") == "snapshot"
     changed = [w for w in watch.warnings if "changed since the Python snapshot was made: read from the file" in w]
     assert len(changed) == 1 and "svg.py" in changed[0]
-    fresh = "import __main__, svg, latent_plot; __main__.num is svg.num is latent_plot.num"
+    fresh = "import app, svg, latent_plot; app.num is svg.num is latent_plot.num"
     assert watch.python(fresh) and watch.python("svg.CHANGED_AFTER_THE_SNAPSHOT")
     assert page.locator("#message").is_hidden() and len(watch.vector("mu")) == 2
+
+
+# ---- the "Why the KL term?" view: a broken checkpoint is named, the rest keeps working ----
+
+
+def open_kl(watch, url, **state):
+    from state import AppState, encode_hash
+
+    page = watch.open(url + "#" + encode_hash(AppState(panels={"kl"}, **state)))
+    page.wait_for_selector("#kl-status:not(:empty)", timeout=30_000)
+    page.wait_for_function("() => !document.getElementById('kl-status').textContent.includes('…')", timeout=60_000)
+    return page
+
+
+def test_a_corrupt_checkpoint_is_named_and_the_rest_keeps_working(broken_site, built, watch):
+    path = "models/kl/epoch-05/encoder.onnx"
+    data = bytearray((built / path).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same length: only its sha256 tells
+    page = open_kl(watch, broken_site(path, bytes(data)), kl_epoch=5)
+    assert f"{path} is corrupt" in page.inner_text("#kl-status")
+    assert "kl-status-error" in page.get_attribute("#kl-status", "class")
+    # The page and the view's other checkpoints still work.
+    page.focus("#kl-epoch")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.getElementById('kl-panel').dataset.shown === 'epoch-10'", timeout=60_000)
+    page.click("[data-preset='1']")
+    watch.settle()
+    assert len(watch.vector("mu")) == 2
+    assert not [e for e in watch.errors if "epoch-05" not in e]
+
+
+def test_a_missing_kl_index_is_named(broken_site, watch):
+    page = open_kl(watch, broken_site("models/kl/index.json", None))
+    assert "models/kl/index.json is missing" in page.inner_text("#kl-status")
+    watch.settle()
+    assert len(watch.vector("mu")) == 2
+
+
+# ---- the VQ-VAE view: a broken codebook or a model of the wrong shape is named, the VAE story keeps working ----
+
+
+def _flipped(built, path):
+    data = bytearray((built / path).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same length: only its sha256 tells
+    return bytes(data)
+
+
+def _other_shape(built, path):
+    """The manifest read as 32 codes of 4 numbers: the same bytes and sha256, so only the encoder can tell."""
+    import json
+
+    manifest = json.loads((built / path).read_text())
+    manifest.update(num_codes=32, code_dim=4, shape=[32, 4])
+    return json.dumps(manifest).encode()
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "named"),
+    [
+        (
+            "models/vq/codebook.bin",
+            _flipped,
+            "models/vq/codebook.bin does not match the sha256 in models/vq/codebook.json",
+        ),
+        (
+            "models/vq/codebook.json",
+            _other_shape,
+            "models/vq/encoder.onnx gave 392 numbers, expected 196 (7×7 vectors of 4): the model and the codebook",
+        ),
+        (
+            "models/vq/encoder.onnx",
+            lambda built, path: (built / "models/encoder.onnx").read_bytes(),  # the VAE's: μ and log σ², not 7×7×8
+            "models/vq/encoder.onnx gave 2 numbers, expected 392",
+        ),
+        (
+            "models/vq/decoder.onnx",
+            lambda built, path: (built / "models/decoder.onnx").read_bytes(),  # the VAE's: it wants z, 2 numbers
+            "models/vq/decoder.onnx could not run on a 1×7×7×8 input",
+        ),
+    ],
+)
+def test_a_broken_vq_file_is_named_and_the_vae_keeps_working(broken_site, built, watch, path, content, named):
+    from state import AppState, encode_hash
+
+    url = broken_site(path, content(built, path))
+    page = watch.open(url + "#" + encode_hash(AppState(panels={"vq"})))
+    page.wait_for_selector("#vq-status.vq-status-error", timeout=60_000)
+    assert named in page.inner_text("#vq-status")
+    page.click("[data-preset='1']")
+    watch.settle()
+    assert len(watch.vector("mu")) == 2 and page.locator("#message").is_hidden()
+    assert page.locator("#reconstruction.unavailable").count() == 0
+    assert [e for e in watch.errors if "Traceback" in e or e.startswith("pageerror")] == []  # named, not crashed

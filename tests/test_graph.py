@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import graph
 from distribution import sigma_from_log_var
-from svg import NonFiniteError
+from svg import NonFiniteError, num
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -97,6 +97,15 @@ def test_sigma_slot_is_the_log_var_trick():
 def test_negative_zero_is_shown_as_zero():
     _, by_id = applied(consistent([-0.0001, 0.0], [0.0, 0.0], [0.0, 0.0]))
     assert by_id["g-mu-0"].text == "0.000"
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "shown"),
+    [(180.0, 0, "180"), (20.4, 0, "20"), (1.5, 2, "1.5"), (2.0, 3, "2"), (-0.001, 2, "0"), (100.0, 1, "100")],
+)
+def test_num_drops_only_decimal_zeros(value, digits, shown):
+    """ "magnified ×20" must not read ×2: only zeros after the decimal point are dropped."""
+    assert num(value, digits) == shown
 
 
 def coordinates(node):

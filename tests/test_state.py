@@ -19,13 +19,17 @@ from hypothesis import strategies as st
 from state import (
     CANVAS,
     EDITABLE_MODULES,
+    KL_MODES,
+    MAX_BETA,
     MAX_CODE,
+    MAX_EPOCH,
     MAX_HASH,
     MAX_POINTS,
     MAX_SEED,
     MAX_STROKES,
     PANELS,
     PREFIX,
+    VQ_MAX_CODES,
     Z_LIMIT,
     AppState,
     StateError,
@@ -228,6 +232,14 @@ states = st.builds(
     panels=st.sets(st.sampled_from(PANELS)),
     code=st.dictionaries(st.sampled_from(EDITABLE_MODULES), st.text(max_size=300)),
     interpolate=st.none() | st.lists(vectors, min_size=2, max_size=2),
+    kl_mode=st.sampled_from(KL_MODES),
+    kl_epoch=st.none() | st.integers(0, MAX_EPOCH),
+    kl_beta=st.sampled_from([0.0, 1.0, 3.0]) | st.floats(0, MAX_BETA, allow_nan=False),
+    vq_edits=st.none()
+    | st.lists(st.none() | st.integers(0, VQ_MAX_CODES - 1), min_size=49, max_size=49).filter(
+        lambda edits: any(k is not None for k in edits)  # a grid with no edit is None, as the view keeps it
+    ),
+    vq_brush=st.integers(0, VQ_MAX_CODES - 1),
 )
 
 
@@ -286,6 +298,67 @@ def test_every_drawing_the_actions_allow_round_trips(case):
     decode_hash(encode_hash(state))
 
 
+@pytest.mark.parametrize(
+    ("kl", "why"),
+    [
+        ([], "wrong shape"),
+        ({"m": "replay", "q": 1}, "wrong shape"),
+        ({"m": "vq"}, "does not have"),
+        ({"e": -1}, "epoch"),
+        ({"e": 2.5}, "epoch"),
+        ({"e": MAX_EPOCH + 1}, "epoch"),
+        ({"b": -0.5}, "β"),
+        ({"b": "3"}, "β"),
+        ({"b": MAX_BETA * 2}, "β"),
+    ],
+)
+def test_a_bad_kl_view_state_is_named(kl, why):
+    with pytest.raises(StateError, match=why):
+        decode_hash(pack(json.dumps({"k": kl}).encode()))
+
+
+def test_the_kl_view_state_round_trips_and_defaults_stay_out_of_the_link():
+    state = AppState(kl_mode="beta", kl_epoch=5, kl_beta=3.0)
+    assert decode_hash(encode_hash(state)) == state
+    assert "k" not in json.loads(zlib.decompress(base64.urlsafe_b64decode(encode_hash(AppState())[3:] + "==")))
+
+
+@pytest.mark.parametrize(
+    ("vq", "why"),
+    [
+        ([], "wrong shape"),
+        ({"x": 1}, "wrong shape"),
+        ({"b": -1}, "paint code"),
+        ({"b": 256}, "paint code"),
+        ({"b": True}, "paint code"),
+        ({"e": {"0": 1}}, "wrong shape"),
+        ({"e": [[0, 1, 2]]}, "wrong shape"),
+        ({"e": [[0, 1.0]]}, "wrong shape"),
+        ({"e": [[49, 1]]}, "outside the 7×7 grid"),
+        ({"e": [[-1, 1]]}, "outside the 7×7 grid"),
+        ({"e": [[3, 1], [3, 2]]}, "a cell twice"),
+        ({"e": [[3, 256]]}, "code number"),
+        ({"e": [[i % 49, 0] for i in range(50)]}, "wrong shape"),
+    ],
+)
+def test_a_bad_vq_view_state_is_named(vq, why):
+    with pytest.raises(StateError, match=why):
+        decode_hash(pack_json({"v": vq}))
+
+
+def test_the_vq_view_state_round_trips_sparsely_and_defaults_stay_out_of_the_link():
+    edits = [None] * 49
+    edits[0], edits[24], edits[48] = 3, 15, 0
+    state = AppState(panels={"vq"}, vq_edits=edits, vq_brush=7)
+    assert decode_hash(encode_hash(state)) == state
+    raw = json.loads(zlib.decompress(base64.urlsafe_b64decode(encode_hash(state)[3:] + "==")))
+    assert raw["v"] == {"e": [[0, 3], [24, 15], [48, 0]], "b": 7}
+    # No edits (or a grid whose edits were all reset) and brush 0 add nothing to the link.
+    for quiet in (AppState(), AppState(vq_edits=[None] * 49)):
+        assert "v" not in json.loads(zlib.decompress(base64.urlsafe_b64decode(encode_hash(quiet)[3:] + "==")))
+    assert decode_hash(encode_hash(AppState(vq_edits=[None] * 49))).vq_edits is None
+
+
 # ---- garbage and hostile hashes ----
 
 
@@ -335,7 +408,7 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=4), children, max_size=4),
     max_leaves=30,
 )
-keys = st.sampled_from(["e", "s", "p", "z", "o", "c", "i", "x", ""])
+keys = st.sampled_from(["e", "s", "p", "z", "o", "c", "i", "k", "x", ""])
 shaped = st.dictionaries(keys, json_values, max_size=7)
 
 

