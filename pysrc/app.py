@@ -197,6 +197,7 @@ class App:
         self.interpolation = views.Interpolation()
         self.details = views.Details()
         self.magnifier = views.Magnifier()
+        self.narrator = views.Narrator()
         self.map_mu = self.map_labels = None
         self.source = views.SourcePanel()
         self.kl = None  # the "Why the KL term?" view: its modules load when it is first opened
@@ -588,7 +589,8 @@ class App:
         target = self.dom.el(target_id)
         if target is None:
             return
-        target.scrollIntoView(jsobj({"behavior": "smooth", "block": "center"}))
+        still = js.matchMedia("(prefers-reduced-motion: reduce)").matches
+        target.scrollIntoView(jsobj({"behavior": "auto" if still else "smooth", "block": "center"}))
         target.classList.remove("flash")
         target.offsetWidth  # restart the animation  # noqa: B018
         target.classList.add("flash")
@@ -661,6 +663,7 @@ class App:
             self.kick()
         else:
             self.set_busy(False)
+            self.narrator.settled(self)
 
     def frame_steps(self, encode):
         yield from self.compute(encode)

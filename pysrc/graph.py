@@ -110,8 +110,10 @@ NODE_R = 16
 
 
 def _part(name, content):
+    """A focusable group, not a button: focus only lights up its code, and a group's name need not repeat its
+    text (live numbers), which a button's must."""
     return element(
-        "g", content, class_=f"part part-{name}", data_part=name, tabindex=0, role="button", aria_label=LABELS[name]
+        "g", content, class_=f"part part-{name}", data_part=name, tabindex=0, role="group", aria_label=LABELS[name]
     )
 
 

@@ -1,5 +1,6 @@
 """The latent-space plot: scales with equal units on both axes, ticks, the label scatter, and its markup."""
 
+import heapq
 import itertools
 import math
 
@@ -249,6 +250,36 @@ class PointIndex:
         self.cells = {}
         for i, (x, y) in enumerate(points):
             self.cells.setdefault((math.floor(x / cell), math.floor(y / cell)), []).append(i)
+        columns, rows = zip(*self.cells, strict=True) if self.cells else ((0,), (0,))
+        self.extent = (min(columns), max(columns), min(rows), max(rows))
+
+    def nearest(self, centre, k):
+        """Indices of the k points nearest to `centre` (Euclidean; ties to the lower index), nearest first.
+
+        Rings of cells are visited outwards until the k-th nearest found is closer than any cell not yet visited:
+        the same answer as sorting all the points, for the few dozen points of a ring or two.
+        """
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k!r}")
+        cx, cy = centre
+        if not (math.isfinite(cx) and math.isfinite(cy)):
+            raise ValueError(f"the centre must be finite, not {centre!r}")
+        ci, cj = math.floor(cx / self.cell), math.floor(cy / self.cell)
+        i0, i1, j0, j1 = self.extent
+        rings = max(abs(ci - i0), abs(ci - i1), abs(cj - j0), abs(cj - j1))
+        found = []  # (squared distance, index)
+        for r in range(rings + 1):
+            for i in range(ci - r, ci + r + 1):
+                for j in range(cj - r, cj + r + 1) if abs(i - ci) == r else (cj - r, cj + r):
+                    for n in self.cells.get((i, j), ()):
+                        x, y = self.points[n]
+                        found.append(((x - cx) ** 2 + (y - cy) ** 2, n))
+            # A point in ring r + 1 or beyond is more than r cells from the centre along one axis (less a hair, for
+            # a point that rounded into its neighbouring cell at a border).
+            reach = r * self.cell - 1e-9
+            if reach > 0 and len(found) >= k and heapq.nsmallest(k, found)[-1][0] <= reach * reach:
+                break
+        return [n for _, n in heapq.nsmallest(k, found)]
 
     def near(self, centre, half):
         """Indices, ascending, of every point with |x − cx| ≤ half and |y − cy| ≤ half, and maybe a few more."""

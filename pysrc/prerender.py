@@ -14,6 +14,7 @@ import artifacts
 import decoder
 import digit_input
 import latent_plot
+import narrate
 from svg import num
 
 
@@ -60,6 +61,8 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
     overlay = latent_plot.overlay_markup(plot, view["mu"], view["sigma"], view["z"])
     html = _fill(html, "latent-overlay", overlay, viewBox=box)
     html = _fill(html, "legend", latent_plot.legend_markup())
+    nearest = latent_plot.PointIndex(mu_map).nearest(view["mu"], narrate.K)
+    html = _fill(html, "nearest", narrate.nearest_line([labels[i] for i in nearest]))  # no shift when Python says it
     for name in ("mu", "log_var", "sigma", "epsilon", "z"):
         for i, v in enumerate(view[name]):
             html = _fill(html, f"num-{name}-{i}", num(v, 3))

@@ -17,10 +17,12 @@ import graph
 import latent_plot
 import live_code
 import loss
+import narrate
 import sample
 from svg import element, num
 
 MANIFOLD_GRID = 20
+SETTLE_MS = 500  # quiet time after the last frame before the page speaks: a drag or a stroke is one announcement
 SAMPLE_COUNT = 16
 INTERP_FRAMES = 8
 
@@ -107,6 +109,55 @@ class Magnifier:
 
     def build_index(self, points):
         self.index = latent_plot.PointIndex(points)
+
+    def index_for(self, points):
+        """The grid index of the map, built now if the one scheduled after the first frame has not run yet."""
+        if self.index is None or self.index.points is not points:
+            self.build_index(points)
+        return self.index
+
+
+class Narrator:
+    """The polite live region and the nearest-digit line under the numbers, written once input has settled."""
+
+    def __init__(self):
+        self.timer = None
+        self.callback = None
+        self.encoding = None  # (μ, σ) last put into words
+        self.z_state = None  # (pinned z, ε seed) last put into words
+
+    def settled(self, app):
+        """A frame ended with nothing stale: (re)start the quiet period; each new frame's end starts it again."""
+        if self.callback is None:
+            self.callback = create_proxy(lambda: self.speak(app))
+        if self.timer is not None:
+            js.clearTimeout(self.timer)
+        self.timer = js.setTimeout(self.callback, SETTLE_MS)
+
+    def speak(self, app):
+        self.timer = None
+        if app.mu is None or app.busy or app.hover_z is not None:
+            return
+        labels = None
+        if app.map_mu is not None:
+            labels = [app.map_labels[i] for i in app.magnifier.index_for(app.map_mu).nearest(app.mu, narrate.K)]
+        encoding = (tuple(app.mu), tuple(app.sigma))
+        pinned = app.state.pinned_z
+        z_state = (tuple(pinned) if pinned is not None else None, app.state.seed)
+        if encoding != self.encoding:
+            words = narrate.encoding_sentence(app.mu, app.sigma, labels)
+            line = app.dom.el("nearest")
+            line.hidden = labels is None
+            app.dom.text("nearest", narrate.nearest_line(labels) if labels else "")
+        elif z_state != self.z_state:
+            near_z = None
+            if app.map_mu is not None:
+                near_z = [app.map_labels[i] for i in app.magnifier.index_for(app.map_mu).nearest(app.z, narrate.K)]
+            words = narrate.z_sentence(app.z, "pinned" if pinned is not None else "sampled", near_z)
+        else:
+            return
+        self.encoding, self.z_state = encoding, z_state
+        app.dom.text("announce", words)
 
 
 class LossPanel:
@@ -356,6 +407,7 @@ def when_visible(element, start):
 
 STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss"]
 SAVED_CODE = "vae-explainer:code"
+EDITOR_LABEL = "Source of the module in the selected tab (editable ones run when you press Apply)"
 
 
 class SourcePanel:
@@ -417,9 +469,11 @@ class SourcePanel:
             app.on(button, "click", lambda e: self.select(app, e.currentTarget.dataset.module))
         app.on(app.dom.el("apply-button"), "click", lambda e: self.apply(app))
         app.on(app.dom.el("reset-button"), "click", lambda e: self.reset(app))
+        # A name for the text box, and a tabindex that says outright that the scrolled content takes focus.
+        content = core.EditorView.contentAttributes.of(jsobj({"aria-label": EDITOR_LABEL, "tabindex": "0"}))
         options = {
             "doc": "",
-            "extensions": to_js([core.basicSetup, python.python()]),
+            "extensions": to_js([core.basicSetup, python.python(), content]),
             "parent": app.dom.el("source-editor"),
         }
         self.view = core.EditorView.new(jsobj(options))

@@ -56,7 +56,7 @@ def test_one_focusable_group_per_part():
         name = g.get("data-part")
         assert g.get("class").split() == ["part", f"part-{name}"]
         assert g.get("tabindex") == "0"
-        assert g.get("role") == "button"
+        assert g.get("role") == "group"  # no action on Enter: a labelled, focusable part of a figure
         assert g.get("aria-label")
 
 

@@ -2,12 +2,15 @@
 
 import base64
 import json
+import math
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
 
+import artifacts
+import narrate
 import prerender
 import serve
 from state import FIRST_PRESET, FIRST_SEED, AppState
@@ -46,6 +49,12 @@ def test_served_index_has_the_first_view():
     assert html.count('class="placeholder" alt="" src="data:image/png;base64,') == 3
     assert f'id="num-mu-0">{prerender.num(view["mu"][0], 3)}<' in html
     assert 'class="z-point"' in html and "NaN" not in html
+    mu_map, labels, _ = artifacts.parse_latent_map(
+        (MODELS / "latent_map.json").read_text(), (MODELS / "latent_map.bin").read_bytes()
+    )
+    by_distance = sorted(range(len(mu_map)), key=lambda i: math.dist(mu_map[i], view["mu"]))
+    line = narrate.nearest_line([labels[i] for i in by_distance[: narrate.K]])
+    assert f'id="nearest" class="nearest">{line}<' in html
 
 
 def test_broken_models_serve_the_plain_page(tmp_path):

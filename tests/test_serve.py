@@ -607,9 +607,12 @@ def test_real_repository_site_map(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.skip("web/vendor or pysrc/ not there yet (run `python serve.py --vendor`)")
     assert not [url for url in site.files if url.startswith(("/.", "/node_modules", "/tests"))]
     assert "/serve.py" not in site.files
+    assert not [url for url in site.files if "axe" in url]  # the accessibility tests' checker is never shipped
     server, thread = _start(site)
     try:
         port = server.server_address[1]
+        for path in ("/node_modules/axe-core/axe.min.js", "/vendor/axe-core/axe.min.js", "/axe.min.js"):
+            assert fetch(port, path).status == 404
         assert fetch(port, wasm, method="HEAD").headers["Content-Type"] == "application/wasm"
         resp = fetch(port, pysrc[0])
         assert resp.headers["Content-Type"] == "text/x-python; charset=utf-8"
