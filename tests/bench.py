@@ -1412,8 +1412,9 @@ def dom_counters(page, context):
         return None
 
 
-JS_KL_SWITCH = """async ({kind, value, name}) => {
+JS_KL_SWITCH = """async ({kind, value, name, pauseMs = 0}) => {
   const panel = document.getElementById('kl-panel');
+  await new Promise((resolve) => setTimeout(resolve, pauseMs));  // a click's pace: the last move has ended
   const t0 = performance.now();
   if (kind === 'open') document.getElementById('kl-toggle').click();
   else if (kind === 'epoch') {
@@ -1432,6 +1433,9 @@ JS_KL_SWITCH = """async ({kind, value, name}) => {
   await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
   return performance.now() - t0;
 }"""
+
+
+KL_PAUSE_MS = 800  # between timed switches: a learner's clicks, after the 700 ms move of the codes (style.css)
 
 
 def bench_kl_view(results, page, settings):
@@ -1454,16 +1458,21 @@ def bench_kl_view(results, page, settings):
     shown, times = len(epochs) - 1, []
     for _ in range(settings["kl_switches"]):
         i = rng.choice([k for k in range(len(epochs)) if k != shown])
-        times.append(page.evaluate(JS_KL_SWITCH, {"kind": "epoch", "value": i, "name": names[epochs[i]]}))
+        switch = {"kind": "epoch", "value": i, "name": names[epochs[i]], "pauseMs": KL_PAUSE_MS}
+        times.append(page.evaluate(JS_KL_SWITCH, switch))
         shown = i
     results.add(section, "kl_switch_epoch", "switch epoch (loaded)", "ms", times)
     betas = sorted(index["betas"], key=float)
     page.evaluate(JS_KL_SWITCH, {"kind": "mode", "value": "#kl-mode-beta", "name": index["betas"]["1"]})
-    times, current = [], "1"
+    for beta in betas:  # each model shown once first: its files load and its map and grid are drawn
+        value = f"[data-kl-beta='{beta}']"
+        page.evaluate(JS_KL_SWITCH, {"kind": "beta", "value": value, "name": index["betas"][beta]})
+    times, current = [], betas[-1]
     for _ in range(settings["kl_switches"]):
         beta = rng.choice([b for b in betas if b != current])
         value = f"[data-kl-beta='{beta}']"
-        times.append(page.evaluate(JS_KL_SWITCH, {"kind": "beta", "value": value, "name": index["betas"][beta]}))
+        switch = {"kind": "beta", "value": value, "name": index["betas"][beta], "pauseMs": KL_PAUSE_MS}
+        times.append(page.evaluate(JS_KL_SWITCH, switch))
         current = beta
     results.add(section, "kl_switch_beta", "switch β (loaded)", "ms", times)
     everything = page.evaluate(wire, "/kl")
