@@ -38,6 +38,11 @@ TARGET_PANELS = {  # article links that open what they point at
     "manifold-toggle": "manifold",
     "kl-toggle": "kl",
 }
+# Views whose modules load only when first opened: panel → (modules, the view's class in the last, its title).
+ON_DEMAND = {
+    "kl": (("kl_evidence", "kl_view"), "KlView", "KL"),
+    "vq": (("quantizer", "vq_grid", "vq_view"), "VqView", "VQ-VAE"),
+}
 PANEL_SECTIONS = {
     "details": "details",
     "loss": "loss-panel",
@@ -200,8 +205,8 @@ class App:
         self.narrator = views.Narrator()
         self.map_mu = self.map_labels = None
         self.source = views.SourcePanel()
-        self.kl = None  # the "Why the KL term?" view: its modules load when it is first opened
-        self.vq = None  # the VQ-VAE view, likewise
+        self.on_demand = {}  # panel → its view, once opened (ON_DEMAND): open(app), render(app), update(app)
+        self.tasks = {}  # panel → the task opening it (a reference keeps it from being collected)
         self.sample_images = []
         self.promise_then = js.Reflect.get(js.Promise.prototype, "then")  # the JS function, not JsProxy.then
 
@@ -509,10 +514,8 @@ class App:
             return
         self.message("")
         self.input_changed()
-        if self.kl is not None:
-            self.task_kl = asyncio.ensure_future(self.kl.show(self))
-        if self.vq is not None:
-            self.vq.update(self)
+        for view in self.on_demand.values():
+            view.update(self)
 
     def write_hash(self):
         js.history.replaceState(None, "", "#" + encode_hash(self.state))
@@ -542,30 +545,20 @@ class App:
             self.task_source = asyncio.ensure_future(self.source.build(self))
         elif panel == "details" and on:
             self.task_details = asyncio.ensure_future(self.open_details())
-        elif panel == "kl" and on:
-            self.task_kl = asyncio.ensure_future(self.open_kl())
-        elif panel == "vq" and on:
-            self.task_vq = asyncio.ensure_future(self.open_vq())
+        elif panel in ON_DEMAND and on:
+            self.tasks[panel] = asyncio.ensure_future(self.open_on_demand(panel))
 
-    async def open_kl(self):
-        if self.kl is None:
+    async def open_on_demand(self, panel):
+        """A view whose modules load when it is first opened (ON_DEMAND); then it opens like the others."""
+        if panel not in self.on_demand:
+            modules, class_name, title = ON_DEMAND[panel]
             try:
-                _, kl_view = await views.import_on_demand("kl_evidence", "kl_view")
+                *_, adapter = await views.import_on_demand(*modules)
             except LoadError as error:
-                self.message(f"The KL view could not load: {error}", error=True)
+                self.message(f"The {title} view could not load: {error}", error=True)
                 return
-            self.kl = self.kl or kl_view.KlView()
-        await self.kl.open(self)
-
-    async def open_vq(self):
-        if self.vq is None:
-            try:
-                *_, vq_view = await views.import_on_demand("quantizer", "vq_grid", "vq_view")
-            except LoadError as error:
-                self.message(f"The VQ-VAE view could not load: {error}", error=True)
-                return
-            self.vq = self.vq or vq_view.VqView()
-        await self.vq.open(self)
+            self.on_demand.setdefault(panel, getattr(adapter, class_name)())
+        await self.on_demand[panel].open(self)
 
     async def open_details(self):
         await self.details.build(self)
@@ -767,10 +760,8 @@ class App:
         self.details.render(self)
         self.source.check_runtime(self)
         self.samples.render(self, self.sample_zs, self.sample_images)
-        if self.kl is not None:
-            self.kl.render(self)
-        if self.vq is not None:
-            self.vq.render(self)
+        for view in self.on_demand.values():
+            view.render(self)
 
 
 class FrameError(RuntimeError):

@@ -20,7 +20,7 @@ import encoder
 import kl_evidence as kl
 from latent_plot import LABEL_COLORS, LatentPlot, prior_markup
 from svg import element, num
-from views import LoadError, fetch_bytes, fetch_text, jsobj
+from views import LoadError, fetch_bytes, fetch_text, jsobj, onnx_session
 
 MANIFOLD_GRID = 15
 PLAY_STEP_S = 1.4  # time per checkpoint while playing
@@ -121,6 +121,10 @@ class KlView:
         for key, value in values.items():
             setattr(app.state, key, value)
         app.write_hash()
+        self.update(app)
+
+    def update(self, app):
+        """The state changed (a control, or the link): show it."""
         self.task = asyncio.ensure_future(self.show(app))
 
     def toggle_play(self, app):
@@ -212,16 +216,8 @@ class KlView:
     async def _networks(self, app, entry):
         sessions = []
         for key in ("encoder", "decoder"):
-            url = entry.files[key][0]
             data = await self.fetch_checked(entry.files[key])
-            try:
-                sessions.append(
-                    await app.models.ort.InferenceSession.create(
-                        to_js(memoryview(data)), jsobj({"executionProviders": ["wasm"]})
-                    )
-                )
-            except Exception as error:
-                raise LoadError(f"{url} is not a valid ONNX model ({str(error).splitlines()[0][:200]})") from None
+            sessions.append(await onnx_session(app.models.ort, entry.files[key][0], data))
         return Loaded(*sessions)
 
     # ---- showing ----

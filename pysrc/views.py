@@ -70,6 +70,14 @@ async def import_on_demand(*names):
     return tuple(importlib.import_module(name) for name in names)
 
 
+async def onnx_session(ort, url, data):
+    """An onnxruntime-web session from a model's bytes, or a LoadError naming the file."""
+    try:
+        return await ort.InferenceSession.create(to_js(memoryview(data)), jsobj({"executionProviders": ["wasm"]}))
+    except Exception as error:
+        raise LoadError(f"{url} is not a valid ONNX model ({str(error).splitlines()[0][:200]})") from None
+
+
 def jsobj(mapping):
     """A Python dict as a plain JS object (not a Map), which is what browser and library APIs expect."""
     return to_js(mapping, dict_converter=js.Object.fromEntries)

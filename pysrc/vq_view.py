@@ -15,7 +15,7 @@ from pyodide.ffi import create_proxy, to_js
 import decoder
 import quantizer
 import vq_grid
-from views import LoadError, fetch_bytes, fetch_text, jsobj
+from views import LoadError, fetch_bytes, fetch_text, jsobj, onnx_session
 
 FOLDER = "models/vq/"
 ENCODER, DECODER = FOLDER + "encoder.onnx", FOLDER + "decoder.onnx"
@@ -58,17 +58,8 @@ class VqView:
             fetch_text(MANIFEST), fetch_bytes(CODEBOOK), fetch_bytes(ENCODER), fetch_bytes(DECODER)
         )
         codebook = quantizer.parse_codebook(manifest, data, name=MANIFEST)
-        sessions = []
-        for url, model in ((ENCODER, encoder_bytes), (DECODER, decoder_bytes)):
-            try:
-                sessions.append(
-                    await app.models.ort.InferenceSession.create(
-                        to_js(memoryview(model)), jsobj({"executionProviders": ["wasm"]})
-                    )
-                )
-            except Exception as error:
-                raise LoadError(f"{url} is not a valid ONNX model ({str(error).splitlines()[0][:200]})") from None
-        self.encoder, self.decoder = sessions
+        self.encoder = await onnx_session(app.models.ort, ENCODER, encoder_bytes)
+        self.decoder = await onnx_session(app.models.ort, DECODER, decoder_bytes)
         self.codebook = codebook
         self.build(app)
 

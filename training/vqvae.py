@@ -28,12 +28,15 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from training.vae import BATCH_SIZE as VAE_BATCH_SIZE
+from training.vae import training_dataset
+
 NUM_CODES = 16  # K, the codebook's entries
 CODE_DIM = 8  # D, the length of each code and of each encoder vector
 COMMITMENT_COST = 0.25  # the paper's β for the commitment loss (section 3)
 GRID = 7  # the code is a 7×7 grid of vectors
 EPOCHS = 20
-BATCH_SIZE = 128
+BATCH_SIZE = VAE_BATCH_SIZE  # training_dataset, shared with the VAE, batches by 128
 SEED = 1337
 
 
@@ -153,21 +156,8 @@ class VQVAE(keras.Model):
 
 # ## 6. Train
 #
-# All 60,000 training digits, pixels scaled to [0, 1] (the same input as the VAE's). tf.data's autotuner stalls
-# for tens of seconds at epoch ends on a 2-core machine, so it is switched off and the pipeline is fixed by hand.
-
-
-def training_dataset(images, seed=SEED):
-    x = images.astype("float32")[..., None] / 255.0
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return (
-        tf.data.Dataset.from_tensor_slices(x)
-        .shuffle(len(x), seed=seed)
-        .batch(BATCH_SIZE)
-        .prefetch(2)
-        .with_options(options)
-    )
+# All 60,000 training digits, pixels scaled to [0, 1], through the same fixed tf.data pipeline as the VAE's
+# (`training_dataset` in training/vae.py, imported above: its autotuner stalls on a 2-core machine).
 
 
 # A code that no vector chooses gets no gradient (the codebook loss only moves chosen codes), so it stays unused
