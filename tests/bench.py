@@ -62,7 +62,7 @@ MODES = {
         "soak": 300,
         "trace": 40,
         "core_repeat": 5,
-        "kl_switches": 12,
+        "kl_switches": 5,
     },
     "full": {
         "runs": 5,
