@@ -372,9 +372,7 @@ class KlView:
                     "float32", to_js(memoryview(array.array("f", pixels))), to_js(encoder.INPUT_SHAPE)
                 )
                 out = await loaded.encoder.run(jsobj({encoder.INPUT_NAME: tensor}))
-                mu_out, log_var_out = (getattr(out, n) for n in encoder.OUTPUT_NAMES)
-                mu = encoder.check_vector(mu_out.data.to_py().tolist(), "μ")
-                log_var = encoder.check_vector(log_var_out.data.to_py().tolist(), "log σ²")
+                mu, log_var = app.models.encode_result(out)  # checked as the page's own encoder's are
                 if self.shown is None or self.shown[0] != name:
                     continue
                 sigma = distribution.sigma_from_log_var(log_var)
@@ -412,4 +410,4 @@ class KlView:
         flat = array.array("f", [v for z in zs for v in z])
         tensor = ort.Tensor.new("float32", to_js(memoryview(flat)), to_js([len(zs), 2]))
         out = await loaded.decoder.run(jsobj({decoder.INPUT_NAME: tensor}))
-        return decoder.split_images(getattr(out, decoder.OUTPUT_NAME).data.to_py().tolist(), len(zs))
+        return app.models.decode_result(out, len(zs))
