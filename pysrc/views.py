@@ -68,6 +68,32 @@ async def onnx_session(ort, url, data):
         raise LoadError(f"{url} is not a valid ONNX model ({str(error).splitlines()[0][:200]})") from None
 
 
+class Dom:
+    """Cached element lookups and writes that skip unchanged values (DOM writes are the expensive part)."""
+
+    def __init__(self):
+        self.elements = {}
+        self.written = {}
+
+    def el(self, element_id):
+        node = self.elements.get(element_id)
+        if node is None:
+            node = js.document.getElementById(element_id)
+            if node is not None:
+                self.elements[element_id] = node
+        return node
+
+    def text(self, element_id, value):
+        if self.written.get((element_id, "text")) != value:
+            self.written[(element_id, "text")] = value
+            self.el(element_id).textContent = value
+
+    def attr(self, element_id, name, value):
+        if self.written.get((element_id, name)) != value:
+            self.written[(element_id, name)] = value
+            self.el(element_id).setAttribute(name, value)
+
+
 def jsobj(mapping):
     """A Python dict as a plain JS object (not a Map), which is what browser and library APIs expect."""
     return to_js(mapping, dict_converter=js.Object.fromEntries)
