@@ -348,7 +348,7 @@ def graph_updates(vectors, codebook, distances, indices, shown, focus):
         updates[(f"vqg-{name}", "data-value")] = repr(float(value))
 
     painted = sum(a != b for a, b in zip(indices, shown, strict=True))
-    updates[("vqg-decoder-note", "text")] = f"{painted} cells painted" if painted else "nearest codes"
+    updates[("vqg-decoder-note", "text")] = f"cells painted: {painted}" if painted else "nearest codes"
     updates[("vqg-focus", "y")] = num(TOP + focus * ROW, 1)
     k = indices[focus]
     updates[("vqg-focus-text", "text")] = (
