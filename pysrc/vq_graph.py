@@ -14,7 +14,7 @@ import math
 import re
 
 from quantizer import CELLS, GRID, lookup, quantization_losses
-from svg import NonFiniteError, element, num, text
+from svg import NonFiniteError, arrow_marker, element, num, text
 from vq_grid import cell_name, code_color
 
 SOURCE = "training/vqvae.py"
@@ -165,20 +165,7 @@ def graph_markup(codebook):
     at = Layout(len(codebook), len(codebook[0]))
     k, d = at.k, at.d
     mid = at.times[1]
-    defs = element(
-        "defs",
-        element(
-            "marker",
-            element("path", d="M0 0L10 5L0 10z", fill="context-stroke"),
-            id="vqg-arrow",
-            viewBox="0 0 10 10",
-            refX=9,
-            refY=5,
-            markerWidth=6,
-            markerHeight=6,
-            orient="auto",
-        ),
-    )
+    defs = arrow_marker("vqg-arrow")
     ex, ey, ew, eh = at.encoder
     encoder = (
         element("rect", x=ex, y=ey, width=ew, height=eh, rx=6, class_="box")
