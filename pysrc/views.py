@@ -14,6 +14,7 @@ import json
 import js
 from pyodide.ffi import create_proxy, to_js
 
+import code_panel
 import live_code
 
 
@@ -41,6 +42,21 @@ async def import_vendored(*paths):
 
     base = js.URL.new("./vendor/", js.location.href).href
     return tuple(await js_import(*(base + path for path in paths)))
+
+
+async def code_html(plan):
+    """A details view's code lines (code_panel.render_plan) as HTML: highlight.js for the code, KaTeX for the maths
+    in its comments, both imported when a details view is first opened."""
+    hljs, hljs_python, katex = await import_vendored("hljs/core.mjs", "hljs/python.js", "katex/katex.mjs")
+    highlighter = hljs.default
+    highlighter.registerLanguage("python", hljs_python.default)
+    options = jsobj({"language": "python", "ignoreIllegals": True})
+    math_options = jsobj({"throwOnError": False})
+    return code_panel.lines_html(
+        plan,
+        lambda code: highlighter.highlight(code, options).value,
+        lambda tex: katex.default.renderToString(tex, math_options),
+    )
 
 
 async def import_on_demand(*names):
