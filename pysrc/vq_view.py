@@ -176,6 +176,8 @@ class VqView:
     def update(self, app):
         if self.codebook is not None and not self.working and "vq" in app.state.panels:
             self.check_link(app)
+            self.working = True  # from here, so a second event before the task starts cannot start another
+            app.dom.attr("vq-panel", "data-busy", "true")
             self.task = asyncio.ensure_future(self.work(app))
 
     def check_link(self, app):
@@ -189,8 +191,8 @@ class VqView:
 
     async def work(self, app):
         """Encode while the input is newer than the grid, decode while the grid is newer than the picture; one
-        network run at a time, never a queue."""
-        self.working = True
+        network run at a time, never a queue. The panel's `data-busy` is "true" until the picture shown is the
+        latest (tests and benchmarks wait on it, as on <html>'s for the VAE)."""
         try:
             while "vq" in app.state.panels and app.pixels is not None:
                 if self.pixels is not app.pixels:
@@ -220,6 +222,7 @@ class VqView:
             self.status(app, f"The VQ-VAE cannot be shown: {error}", error=True)
         finally:
             self.working = False
+            app.dom.attr("vq-panel", "data-busy", "false")
 
     async def run(self, app, session, name, values, shape):
         ort = app.models.ort
