@@ -22,7 +22,7 @@ class Models:
         self.ort = None  # onnxruntime-web's module, loaded by boot.mjs while Pyodide booted
         self.encoder = None
         self.decoder = None
-        self.runners = {}  # session name → (holder, args) of _runner
+        self.runners = {}  # session name → (holder, args) of runner
 
     @staticmethod
     async def _session(name):
@@ -56,7 +56,7 @@ class Models:
         return errors
 
     @staticmethod
-    def _runner(session):
+    def runner(session):
         """session.run as a property read with its argument in a JS array: run's promise comes back as a plain JS
         promise. (A call from Python would wrap it in an asyncio future, whose callbacks wait a task each.)"""
         args = js.Array.new()
@@ -68,7 +68,7 @@ class Models:
     def _run(self, name, feeds):
         runner = self.runners.get(name)
         if runner is None:
-            runner = self.runners[name] = self._runner(getattr(self, name))
+            runner = self.runners[name] = self.runner(getattr(self, name))
         holder, args = runner
         args[0] = jsobj(feeds)
         return holder.promise

@@ -5,6 +5,7 @@ The encoder's grid is what `quantizer.quantize` chose; the learner's edits are a
 encoder's choice stands. The decoder always sees `apply_edits(indices, edits)`, looked up in the codebook.
 """
 
+import functools
 import math
 from html import escape
 
@@ -114,24 +115,37 @@ def check_image(flat, name):
 def vectors_markup(vectors, indices, scale):
     """The encoder's 7×7 grid of vectors: each cell filled with its nearest code's colour, its D numbers as bars
     from a midline (up positive, down negative, `scale` the largest |value| shown; at least half a pixel, so a
-    zero still shows). One path per cell for all its bars: this is redrawn for every new input while drawing."""
+    zero still shows). One path per cell for all its bars: this is redrawn for every new input while drawing, so
+    what depends only on the cell and D is made once (cell_parts)."""
     half = CELL / 2 - 4
-    step = BAR_W + BAR_GAP
+    across = f"h{BAR_W}v"
     parts = []
-    for cell, (vector, k) in enumerate(zip(vectors, indices, strict=True)):
-        x, y = (cell % GRID) * CELL, (cell // GRID) * CELL
-        left, mid = x + (CELL - len(vector) * step) / 2, y + CELL // 2
+    for vector, k, (cell, box, starts) in zip(vectors, indices, cell_parts(len(vectors[0])), strict=True):
         bars = []
-        for d, v in enumerate(vector):
-            h = max(-1.0, min(1.0, v / scale)) * half
+        for start, v in zip(starts, vector, strict=True):
+            r = v / scale
+            h = half if not r <= 1.0 else -half if r < -1.0 else r * half  # max(-1, min(1, r)) · half, inline
             h = h if abs(h) >= 0.5 else math.copysign(0.5, h)
-            bars.append(f"M{left + d * step:.1f} {mid}v{-h:.1f}h{BAR_W}v{h:.1f}z")
+            bars.append(f"{start}{-h:.1f}{across}{h:.1f}z")
         parts.append(
             f'<g class="vq-vector" data-cell="{cell}" data-code="{k}">'
-            f'<rect class="vq-vector-cell" x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{code_color(k)}"/>'
+            f'<rect class="vq-vector-cell" {box} fill="{code_color(k)}"/>'
             f'<path fill="{ink_on(k)}" d="{"".join(bars)}"/></g>'
         )
     return "".join(parts)
+
+
+@functools.cache
+def cell_parts(dim):
+    """Per cell of the grid: (cell, its background's x y width height, each of its D bars' "M<x> <midline>v")."""
+    step = BAR_W + BAR_GAP
+    out = []
+    for cell in range(CELLS):
+        x, y = (cell % GRID) * CELL, (cell // GRID) * CELL
+        left, mid = x + (CELL - dim * step) / 2, y + CELL // 2
+        box = f'x="{x}" y="{y}" width="{CELL}" height="{CELL}"'
+        out.append((cell, box, tuple(f"M{left + d * step:.1f} {mid}v" for d in range(dim))))
+    return tuple(out)
 
 
 def grid_cells_markup():

@@ -24,6 +24,10 @@ MANIFEST, CODEBOOK = FOLDER + "codebook.json", FOLDER + "codebook.bin"
 FIRST_FOCUS = 24  # the centre cell: its distances are shown until the learner points at another
 
 
+class RunError(RuntimeError):
+    """onnxruntime rejected a run's promise; work() names the model and the input's shape."""
+
+
 class VqView:
     def __init__(self):
         self.codebook = None
@@ -33,12 +37,13 @@ class VqView:
         self.pixels = None  # the input last encoded (app.pixels is a new list for every new input)
         self.vectors = self.indices = self.distances = None
         self.decoded = None  # the grid last decoded
-        self.working = False
         self.focus = FIRST_FOCUS
         self.shown_distances = None  # (cell, distances, painted code) on screen
         self.painting = None  # pointerId of the paint stroke in progress
         self.proxies = []
-        self.task = None
+        self.steps = None  # the work in flight (work), waiting on onnxruntime
+        self.callbacks = None  # advance's proxies for onnxruntime's promises: resolved, rejected
+        self.runners = {}  # network → (holder, args) of Models.runner
         self.details = vq_details.VqDetails(self)  # "Explain VQ-VAE details", inside this view
 
     # ---- loading, checked ----
@@ -71,10 +76,13 @@ class VqView:
 
     # ---- controls ----
 
-    def on(self, node, event, handler):
-        proxy = create_proxy(handler)
+    def proxy(self, fn):
+        proxy = create_proxy(fn)
         self.proxies.append(proxy)
-        node.addEventListener(event, proxy)
+        return proxy
+
+    def on(self, node, event, handler):
+        node.addEventListener(event, self.proxy(handler))
 
     def build(self, app):
         dom = app.dom
@@ -179,9 +187,11 @@ class VqView:
     def update(self, app):
         if self.codebook is not None:
             self.details.update(app)
-        if self.codebook is not None and not self.working and "vq" in app.state.panels:
+        if self.codebook is not None and self.steps is None and "vq" in app.state.panels:
             self.check_link(app)
-            self.task = asyncio.ensure_future(self.work(app))
+            app.dom.attr("vq-panel", "data-busy", "true")
+            self.steps = self.work(app)
+            self.advance(app)
 
     def check_link(self, app):
         """A link may name codes this codebook lacks (from another model): those edits are dropped, and said so."""
@@ -192,46 +202,72 @@ class VqView:
             app.message(f"The link painted codes this codebook does not have (it has {size}); those cells were reset.")
             app.write_hash()
 
-    async def work(self, app):
-        """Encode while the input is newer than the grid, decode while the grid is newer than the picture; one
-        network run at a time, never a queue."""
-        self.working = True
+    def advance(self, app, value=None, error=None):
+        """Run the work on to its next onnxruntime promise, resumed from that promise's own callback, or to its end.
+        No asyncio task between the steps: each would wait for a browser task of its own, and the picture would land
+        frames after the input that changed it. The panel's `data-busy` is "true" until the picture shown is the
+        latest (tests and benchmarks wait on it, as on <html>'s for the VAE)."""
+        promise = None
         try:
-            while "vq" in app.state.panels and app.pixels is not None:
-                if self.pixels is not app.pixels:
-                    self.pixels = pixels = app.pixels
-                    flat = await self.run(app, self.encoder, ENCODER, pixels, [1, 28, 28, 1])
-                    vectors = quantizer.grid_vectors(flat, len(self.codebook[0]), ENCODER)
-                    vq_grid.check_finite(flat, ENCODER, "vectors")
-                    self.indices, _, self.distances = quantizer.quantize(vectors, self.codebook)
-                    self.vectors = vectors
-                    self.draw_encoding(app)
-                    continue
-                if self.indices is None:  # this input could not be encoded: nothing to decode until a new one
-                    break
-                shown = vq_grid.apply_edits(self.indices, app.state.vq_edits)
-                if shown == self.decoded:
-                    break
-                dim = len(self.codebook[0])
-                quantized = quantizer.flatten(quantizer.lookup(shown, self.codebook))
-                image = vq_grid.check_image(
-                    await self.run(app, self.decoder, DECODER, quantized, [1, quantizer.GRID, quantizer.GRID, dim]),
-                    DECODER,
-                )
-                self.decoded = shown
-                self.draw_decoding(app, shown, image)
-        except quantizer.CodebookError as error:
+            promise = self.steps.send(value) if error is None else self.steps.throw(error)
+        except StopIteration:
+            pass
+        except quantizer.CodebookError as failure:
             self.indices = self.decoded = None
-            self.status(app, f"The VQ-VAE cannot be shown: {error}", error=True)
+            self.status(app, f"The VQ-VAE cannot be shown: {failure}", error=True)
         finally:
-            self.working = False
+            if promise is None:  # the work ended, or failed in a way nobody expected: the next input starts anew
+                self.steps = None
+                app.dom.attr("vq-panel", "data-busy", "false")
+        if promise is not None:
+            if self.callbacks is None:
+                self.callbacks = (
+                    self.proxy(lambda out: self.advance(app, out)),
+                    self.proxy(lambda reason: self.advance(app, error=RunError(str(reason)))),
+                )
+            app.promise_then.call(promise, *self.callbacks)
 
-    async def run(self, app, session, name, values, shape):
+    def work(self, app):
+        """Encode while the input is newer than the grid, decode while the grid is newer than the picture; one
+        network run at a time, never a queue. A generator of onnxruntime's promises, driven by advance."""
+        while "vq" in app.state.panels and app.pixels is not None:
+            if self.pixels is not app.pixels:
+                self.pixels = pixels = app.pixels
+                flat = yield from self.run(app, "encoder", ENCODER, pixels, [1, 28, 28, 1])
+                vectors = quantizer.grid_vectors(flat, len(self.codebook[0]), ENCODER)
+                vq_grid.check_finite(flat, ENCODER, "vectors")
+                self.indices, _, self.distances = quantizer.quantize(vectors, self.codebook)
+                self.vectors = vectors
+                self.draw_encoding(app)
+                continue
+            if self.indices is None:  # this input could not be encoded: nothing to decode until a new one
+                break
+            shown = vq_grid.apply_edits(self.indices, app.state.vq_edits)
+            if shown == self.decoded:
+                break
+            dim = len(self.codebook[0])
+            quantized = quantizer.flatten(quantizer.lookup(shown, self.codebook))
+            flat = yield from self.run(app, "decoder", DECODER, quantized, [1, quantizer.GRID, quantizer.GRID, dim])
+            image = vq_grid.check_image(flat, DECODER)
+            self.decoded = shown
+            self.draw_decoding(app, shown, image)
+
+    def runner(self, app, network, feeds):
+        if network not in self.runners:
+            self.runners[network] = app.models.runner(getattr(self, network))
+        holder, args = self.runners[network]
+        args[0] = feeds
+        return holder.promise
+
+    def run(self, app, network, name, values, shape):
+        """One network's run: yields onnxruntime's promise (a plain JS one, see Models.runner) and returns the
+        numbers of its output."""
+        session = getattr(self, network)
         ort = app.models.ort
         tensor = ort.Tensor.new("float32", to_js(memoryview(array.array("f", values))), to_js(shape))
         try:
-            out = await session.run(jsobj({session.inputNames[0]: tensor}))
-        except Exception as error:
+            out = yield self.runner(app, network, jsobj({session.inputNames[0]: tensor}))
+        except RunError as error:
             raise quantizer.CodebookError(
                 f"{name} could not run on a {'×'.join(map(str, shape))} input ({str(error).splitlines()[0][:200]})"
             ) from None

@@ -63,6 +63,9 @@ MODES = {
         "trace": 40,
         "core_repeat": 5,
         "kl_switches": 5,
+        "vq_draw": 20,
+        "vq_paint": 14,
+        "vq_strokes": 1,
     },
     "full": {
         "runs": 5,
@@ -73,6 +76,9 @@ MODES = {
         "trace": 400,
         "core_repeat": 20,
         "kl_switches": 40,
+        "vq_draw": 200,
+        "vq_paint": 140,
+        "vq_strokes": 3,
     },
 }
 
@@ -89,6 +95,7 @@ TARGETS = {
     "hiwire_growth": ("0", "le", 0.0),
     "kl_switch_epoch": ("p95 ≤ 100 ms", "p95le", 100.0),
     "kl_switch_beta": ("p95 ≤ 100 ms", "p95le", 100.0),
+    "vq_files_cold": ("0", "le", 0.0),
 }
 
 # The strokes phase: three strokes of STROKE_POINTS positions (a pointerdown, then pointermoves), one event
@@ -96,6 +103,10 @@ TARGETS = {
 STROKE_POINTS = 211
 STROKE_PERIOD_MS = 8.0
 STROKES_SECTION = f"strokes: 3 × {STROKE_POINTS} pointer positions, one every {STROKE_PERIOD_MS:g} ms"
+
+# Every file the VQ-VAE view loads when it is first opened (app.ON_DEMAND["vq"]'s modules and models/vq/).
+VQ_FILES = re.compile(r"/models/vq/|/pysrc/(quantizer|vq_\w+)\.py$")
+VQ_SECTION = "VQ-VAE view: open, then input → VQ reconstruction repainted"
 
 # With --baseline: (metric key, cache, statistic, label, unit) compared as current / baseline.
 COMPARED = (
@@ -113,11 +124,16 @@ COMPARED = (
     ("strokes_work", "", "p95", "strokes: per-frame work", "ms"),
 )
 
-# Against the floor page (issue 13): (metric key, label, allowed p95 above the floor's in ms or None, bar text).
+# Against the floor page (issues 13 and 15): (metric key, the floor's key for the same gesture, label, allowed p95
+# above the floor's in ms or None, bar text). The floor repaints its one canvas in the handler of any pointer event,
+# so its drawing rows stand for painting codes too.
 FLOOR_COMPARED = (
-    ("hover", "latent hover → repainted", 8.0, "p95 ≤ floor p95 + 8 ms"),
-    ("draw", "drawing → repainted", 8.0, "p95 ≤ floor p95 + 8 ms"),
-    ("strokes_work", "strokes: per-frame work (handlers + work)", None, "p95 ≤ 8 ms"),
+    ("hover", "hover", "latent hover → repainted", 8.0, "p95 ≤ floor p95 + 8 ms"),
+    ("draw", "draw", "drawing → repainted", 8.0, "p95 ≤ floor p95 + 8 ms"),
+    ("strokes_work", "strokes_work", "strokes: per-frame work (handlers + work)", None, "p95 ≤ 8 ms"),
+    ("vq_draw", "draw", "VQ-VAE open: drawing → VQ repainted", 8.0, "p95 ≤ floor p95 + 8 ms"),
+    ("vq_paint", "draw", "VQ-VAE: painting codes → repainted", 8.0, "p95 ≤ floor p95 + 8 ms"),
+    ("vq_strokes_work", "strokes_work", "VQ-VAE open: strokes, per-frame work", None, "p95 ≤ 8 ms"),
 )
 STROKES_BAR_MS = 8.0
 
@@ -635,17 +651,25 @@ JS_HELPERS = """
     channel.port1.onmessage = () => resolve(performance.now());
     channel.port2.postMessage(0);
   }));
-  const idle = (timeoutMs, what) => new Promise((resolve, reject) => {
-    if (root.dataset.busy === 'false') { resolve(performance.now()); return; }
+  // The page's work is done when <html> and the `also` element (a view working apart from the page's frames, as
+  // the VQ-VAE panel) both say data-busy="false"; <html> first, since its frame is what starts the view's work.
+  const busyOf = (el) => el.dataset.busy === 'true';
+  const idleOf = (el, timeoutMs, what) => new Promise((resolve, reject) => {
+    if (el.dataset.busy === 'false') { resolve(performance.now()); return; }
     const observer = new MutationObserver(() => {
-      if (root.dataset.busy === 'false') { observer.disconnect(); clearTimeout(timer); resolve(performance.now()); }
+      if (el.dataset.busy === 'false') { observer.disconnect(); clearTimeout(timer); resolve(performance.now()); }
     });
     const timer = setTimeout(() => {
       observer.disconnect();
-      reject(new Error(`data-busy was still "${root.dataset.busy}" ${timeoutMs} ms after ${what}`));
+      reject(new Error(`data-busy of ${el.id ? '#' + el.id : '<html>'} was still "${el.dataset.busy}" ${timeoutMs} ms `
+                       + `after ${what}`));
     }, timeoutMs);
-    observer.observe(root, { attributes: true, attributeFilter: ['data-busy'] });
+    observer.observe(el, { attributes: true, attributeFilter: ['data-busy'] });
   });
+  const idle = async (timeoutMs, what, also = null) => {
+    const at = await idleOf(root, timeoutMs, what);
+    return also ? await idleOf(also, timeoutMs, what) : at;
+  };
   const center = (el, fx, fy) => {
     const r = el.getBoundingClientRect();
     return { clientX: r.left + r.width * fx, clientY: r.top + r.height * fy };
@@ -662,21 +686,22 @@ JS_HELPERS = """
 # and the wait until the next frame has been rendered (rAF, then a posted task): the repaint the user sees.
 # It also counts the animation frames begun from the input to that repaint: 1 means the very next frame.
 JS_MEASURE = (
-    """async ({ targetId, events, timeoutMs }) => {"""
+    """async ({ targetId, events, timeoutMs, press = false, alsoId = null }) => {"""
     + JS_HELPERS
     + """
   const target = document.getElementById(targetId);
+  const also = alsoId && document.getElementById(alsoId);
   const out = [];
   for (const [type, fx, fy] of events) {
-    await idle(timeoutMs, 'the previous event');
+    await idle(timeoutMs, 'the previous event', also);
     await afterFrame();
     await sleep(Math.random() * 16.7);
-    const buttons = type !== 'pointerup' && targetId === 'draw-canvas' ? 1 : 0;
+    const buttons = type !== 'pointerup' && (press || targetId === 'draw-canvas') ? 1 : 0;
     const event = pointer(type, target, fx, fy, buttons);
     const t0 = performance.now();
     target.dispatchEvent(event);
     const handled = performance.now();
-    const started = root.dataset.busy === 'true';
+    const started = busyOf(root) || (also && busyOf(also));
     if (type === 'pointerup') { out.push(null); continue; }
     let frames = 0, counting = true;
     const count = () => {
@@ -685,7 +710,7 @@ JS_MEASURE = (
       requestAnimationFrame(count);
     };
     requestAnimationFrame(count);
-    const idleAt = await idle(timeoutMs, `a ${type} on #${targetId}`);
+    const idleAt = await idle(timeoutMs, `a ${type} on #${targetId}`, also);
     const paintAt = await afterFrame();
     counting = false;
     out.push({ started, total: paintAt - t0, handler: handled - t0, work: idleAt - handled,
@@ -701,14 +726,15 @@ JS_MEASURE = (
 # after a slow frame, as a real pointer's backlog). Per frame it records the handlers' time (sync) and the
 # work after them until data-busy="false": the page's per-frame work. The next frame's events wait for that.
 JS_STROKES = (
-    """async ({ targetId, strokes, periodMs, timeoutMs }) => {"""
+    """async ({ targetId, strokes, periodMs, timeoutMs, alsoId = null }) => {"""
     + JS_HELPERS
     + """
   const target = document.getElementById(targetId);
+  const also = alsoId && document.getElementById(alsoId);
   const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
   const frames = [], ms = [], counts = [];
   for (const stroke of strokes) {
-    await idle(timeoutMs, 'the previous stroke');
+    await idle(timeoutMs, 'the previous stroke', also);
     const events = [['pointerdown', ...stroke[0]], ...stroke.slice(1).map((p) => ['pointermove', ...p]),
                     ['pointerup', ...stroke[stroke.length - 1]]];
     let next = 0;
@@ -724,7 +750,7 @@ JS_STROKES = (
           target.dispatchEvent(pointer(type, target, fx, fy, type === 'pointerup' ? 0 : 1));
         }
         const handled = performance.now();
-        const idleAt = await idle(timeoutMs, `pointer events on #${targetId}`);
+        const idleAt = await idle(timeoutMs, `pointer events on #${targetId}`, also);
         frames.push({ events: count, handler: handled - t0, work: idleAt - handled });
       }
       if (next < events.length) now = await nextFrame();
@@ -995,7 +1021,7 @@ def bench_loads(results, browser, targets, settings, errors):
     (baseline, current, baseline, current, …) so that drift on the machine hits both alike. Each target's last
     context stays open for the interaction phases. Returns {target name: cold records}."""
     runs = {t.name: {"cold": [], "warm": [], "cold_bytes": [], "warm_bytes": [], "requests": [], "per_url": None,
-                     "twice": set()} for t in targets}  # fmt: skip
+                     "twice": set(), "vq_cold": []} for t in targets}  # fmt: skip
     for run in range(settings["runs"]):
         for target in targets:
             r = runs[target.name]
@@ -1010,6 +1036,7 @@ def bench_loads(results, browser, targets, settings, errors):
             r["warm_bytes"].extend(warm_bytes)
             r["requests"].append(requests)
             r["per_url"] = r["per_url"] or per_url
+            r["vq_cold"].append(sorted(path for path in per_url if VQ_FILES.search(path)))
             r["twice"] |= twice
             marks = cold["marks"]
             print(
@@ -1038,6 +1065,12 @@ def report_loads(results, target, r):
     if r["warm_bytes"]:
         results.add(section, p + "bytes_warm", label, "MB", r["warm_bytes"], "warm", "size", 1 / MB)
     results.add(section, p + "requests_cold", "requests", "count", r["requests"], "cold", "count")
+    if target.name != "floor":
+        label = "  of which VQ-VAE files (they load when the view opens)"
+        results.add(section, p + "vq_files_cold", label, "count", [len(v) for v in r["vq_cold"]], "cold", "count")
+        early = sorted({path for paths in r["vq_cold"] for path in paths})
+        if early:
+            results.note(f"{target.name}: VQ-VAE files fetched in a cold load, before the view was opened: {early}")
 
     # Where the cold load's time goes: every milestone seen in all cold runs, plus when the big files arrived.
     ms = target.section("load milestones (ms after navigation start, cold)")
@@ -1172,11 +1205,6 @@ def bench_interactions(results, target, settings):
         ("hover", "latent-plot", hover_events(settings["hover"], rng), "latent hover (pointermove)"),
         ("draw", "draw-canvas", draw_events(settings["draw"], rng), "drawing (pointerdown/move)"),
     )
-    parts = (
-        ("handler", "event handler (sync, in dispatch)"),
-        ("work", "work after the handler until data-busy=false"),
-        ("present", "until that result's frame is rendered"),
-    )
     # The very first input after data-ready pays one-off costs (code still warming up): shown on its own row,
     # then a few unmeasured hovers, so the rows below describe the steady state.
     first = page.evaluate(
@@ -1191,26 +1219,36 @@ def bench_interactions(results, target, settings):
             page.click("#clear-button")
             page.wait_for_selector("html[data-busy=false]", state="attached", timeout=SETTLE_TIMEOUT_MS)
         measured = page.evaluate(JS_MEASURE, {"targetId": element, "events": events, "timeoutMs": SETTLE_TIMEOUT_MS})
-        measured = [m for m in measured if m is not None]
-        if target.busy_signal:
-            idle = [m for m in measured if not m["started"]]
-            if idle:
-                results.note(
-                    f"{target.name}: {len(idle)} of {len(measured)} {key} events did not set data-busy=true "
-                    "(no frame ran)"
-                )
-            done = [m for m in measured if m["started"]]
-        else:  # the floor does all its work in the handler: every event counts
-            done = measured
-        results.add(section, p + key, f"{label}: total", "ms", [m["total"] for m in done])
-        for part, part_label in parts:
-            # The floor's work after the handler is 0 by design: "span" rows may be 0 (kind "time" may not).
-            kind = "time" if target.busy_signal else "span"
-            results.add(section, f"{p}{key}_{part}", f"  of which: {part_label}", "ms", [m[part] for m in done],
-                        kind=kind)  # fmt: skip
-        label = "  frames begun until repainted (1 = the next frame)"
-        results.add(section, f"{p}{key}_frames", label, "ratio", [m["frames"] for m in done], kind="count")
-        results.details[f"{p}interaction_{key}"] = done
+        interaction_rows(results, target, section, key, label, measured)
+
+
+def interaction_rows(results, target, section, key, label, measured):
+    """The rows of one JS_MEASURE run: the total, its parts and the frames, over the events that started work."""
+    p = target.prefix
+    measured = [m for m in measured if m is not None]
+    if target.busy_signal:
+        idle = [m for m in measured if not m["started"]]
+        if idle:
+            results.note(
+                f"{target.name}: {len(idle)} of {len(measured)} {key} events did not set data-busy=true (no work ran)"
+            )
+        done = [m for m in measured if m["started"]]
+    else:  # the floor does all its work in the handler: every event counts
+        done = measured
+    results.add(section, p + key, f"{label}: total", "ms", [m["total"] for m in done])
+    parts = (
+        ("handler", "event handler (sync, in dispatch)"),
+        ("work", "work after the handler until data-busy=false"),
+        ("present", "until that result's frame is rendered"),
+    )
+    for part, part_label in parts:
+        # The floor's work after the handler is 0 by design: "span" rows may be 0 (kind "time" may not).
+        kind = "time" if target.busy_signal else "span"
+        results.add(section, f"{p}{key}_{part}", f"  of which: {part_label}", "ms", [m[part] for m in done],
+                    kind=kind)  # fmt: skip
+    label = "  frames begun until repainted (1 = the next frame)"
+    results.add(section, f"{p}{key}_frames", label, "ratio", [m["frames"] for m in done], kind="count")
+    results.details[f"{p}interaction_{key}"] = done
 
 
 def stroke_paths(points=STROKE_POINTS):
@@ -1236,27 +1274,33 @@ def stroke_paths(points=STROKE_POINTS):
 
 def bench_strokes(results, target, settings):
     """Three long strokes at a hand's pace; per frame, the page's work: handlers + work until data-busy=false."""
-    page, p = target.page, target.prefix
-    section = target.section(STROKES_SECTION)
+    page = target.page
     page.click("#clear-button")
     page.wait_for_selector("html[data-busy=false]", state="attached", timeout=SETTLE_TIMEOUT_MS)
-    out = page.evaluate(
+    strokes_rows(results, target, target.section(STROKES_SECTION), "strokes", stroke_paths())
+
+
+def strokes_rows(results, target, section, key, strokes, also=None):
+    """Run JS_STROKES on the drawing canvas (`also`: a view's element whose data-busy counts too) and add its rows
+    under `key`: `key`_work, _handler, _events, _frames, _rate."""
+    p = target.prefix
+    out = target.page.evaluate(
         JS_STROKES,
-        {"targetId": "draw-canvas", "strokes": stroke_paths(), "periodMs": STROKE_PERIOD_MS,
-         "timeoutMs": SETTLE_TIMEOUT_MS},
+        {"targetId": "draw-canvas", "strokes": strokes, "periodMs": STROKE_PERIOD_MS, "timeoutMs": SETTLE_TIMEOUT_MS,
+         "alsoId": also},
     )  # fmt: skip
     frames = out["frames"]
     kind = "time" if target.busy_signal else "span"
-    results.add(section, p + "strokes_work", "per-frame work: handlers + work until idle", "ms",
+    results.add(section, f"{p}{key}_work", "per-frame work: handlers + work until idle", "ms",
                 [f["handler"] + f["work"] for f in frames], kind=kind)  # fmt: skip
-    results.add(section, p + "strokes_handler", "  of which: event handlers (sync)", "ms",
+    results.add(section, f"{p}{key}_handler", "  of which: event handlers (sync)", "ms",
                 [f["handler"] for f in frames], kind="span")  # fmt: skip
-    results.add(section, p + "strokes_events", "  pointer events per frame", "ratio",
+    results.add(section, f"{p}{key}_events", "  pointer events per frame", "ratio",
                 [f["events"] for f in frames], kind="count")  # fmt: skip
-    results.add(section, p + "strokes_frames", "  frames that delivered events", "count", [len(frames)], kind="count")
+    results.add(section, f"{p}{key}_frames", "  frames that delivered events", "count", [len(frames)], kind="count")
     pace = sum(out["events"]) / max(1e-9, sum(out["ms"])) * 1e3
-    results.add(section, p + "strokes_rate", "  events delivered per second", "count", [pace], kind="count")
-    results.details[f"{p}strokes"] = out
+    results.add(section, f"{p}{key}_rate", "  events delivered per second", "count", [pace], kind="count")
+    results.details[f"{p}{key}"] = out
 
 
 def row_of(results, key, cache=""):
@@ -1277,10 +1321,10 @@ def comparisons(results, targets):
         out["baseline"] = rows
     if "floor" in names:
         rows = []
-        for key, label, bar, bar_text in FLOOR_COMPARED:
+        for key, floor_key, label, bar, bar_text in FLOOR_COMPARED:
             entry = {"key": key, "label": label, "bar_ms": bar, "bar_text": bar_text}
             for t in targets:
-                m = row_of(results, t.prefix + key)
+                m = row_of(results, t.prefix + (floor_key if t.name == "floor" else key))
                 entry[t.name] = {"p50": m and m["median"], "p95": m and m["p95"]}
             mine = entry["current"]["p95"]
             if bar is not None:
@@ -1480,6 +1524,114 @@ def bench_kl_view(results, page, settings):
                 kind="size")  # fmt: skip
 
 
+JS_VQ_OPEN = (
+    """async ({ timeoutMs }) => {"""
+    + JS_HELPERS
+    + """
+  const panel = document.getElementById('vq-panel');
+  const picture = document.getElementById('vq-reconstruction');
+  const toggle = document.getElementById('vq-toggle');
+  if (toggle.getAttribute('aria-expanded') === 'true') throw new Error('the VQ-VAE view was open already');
+  // Decoded and idle; a page whose panel says nothing of its work (no data-busy: older revisions) once decoded.
+  const shown = () => !!picture.dataset.codes && panel.dataset.busy !== 'true';
+  const t0 = performance.now();
+  toggle.click();
+  await new Promise((resolve, reject) => {
+    if (shown()) { resolve(); return; }
+    const watcher = new MutationObserver(() => {
+      if (shown()) { watcher.disconnect(); clearTimeout(timer); resolve(); }
+    });
+    watcher.observe(panel, { attributes: true, subtree: true, attributeFilter: ['data-busy', 'data-codes'] });
+    const timer = setTimeout(() => {
+      watcher.disconnect();
+      reject(new Error(`the VQ-VAE view showed no decoded grid ${timeoutMs} ms after it was opened (status: `
+                       + `${document.getElementById('vq-status').textContent})`));
+    }, timeoutMs);
+  });
+  const paintAt = await afterFrame();
+  const files = performance.getEntriesByType('resource').map((e) => ({ name: new URL(e.name).pathname,
+    transfer: e.transferSize }));
+  return { ms: paintAt - t0, files, signal: 'busy' in panel.dataset };
+}"""
+)
+
+
+def cell_centre(cell):
+    """The centre of a cell of the 7×7 grid, as fractions of the grid's box."""
+    return (cell % 7 + 0.5) / 7, (cell // 7 + 0.5) / 7
+
+
+def paint_drags(shown, count, rng):
+    """Paint strokes over the 7×7 grid, `count` measured events in all: each stroke goes along one row (a
+    pointerdown in its first cell, a pointermove into each next one) with a code none of its cells shows, so every
+    event is a real edit. `shown` is the grid on screen; returns [(code, events)] (events as JS_MEASURE takes)."""
+    grid, drags, measured = list(shown), [], 0
+    while measured < count:
+        row = rng.randrange(7)
+        cells = range(row * 7, row * 7 + 7)
+        code = rng.choice([k for k in range(16) if all(grid[c] != k for c in cells)])
+        n = min(7, count - measured)
+        events = [["pointerdown" if i == 0 else "pointermove", *cell_centre(c)] for i, c in enumerate(cells[:n])]
+        events.append(["pointerup", *cell_centre(cells[n - 1])])
+        for c in cells[:n]:
+            grid[c] = code
+        drags.append((code, events))
+        measured += n
+    return drags
+
+
+def bench_vq_view(results, target, settings):
+    """The VQ-VAE view (issue 15): nothing of it loads before it is opened; opening it; and, with it open, drawing
+    and painting codes onto its grid, each until its reconstruction is repainted (the same measures as the VAE
+    story's, the panel's data-busy counted with the page's)."""
+    page, p = target.page, target.prefix
+    section = target.section(VQ_SECTION)
+    if not page.query_selector("#vq-toggle"):
+        results.note(f"{target.name}: no VQ-VAE view (#vq-toggle) on this page: its rows are not measured")
+        return
+    page.click("#clear-button")
+    page.wait_for_selector("html[data-busy=false]", state="attached", timeout=SETTLE_TIMEOUT_MS)
+    opened = page.evaluate(JS_VQ_OPEN, {"timeoutMs": READY_TIMEOUT_MS})
+    files = [f for f in opened["files"] if VQ_FILES.search(f["name"])]
+    results.add(section, p + "vq_open", "open the view: modules, codebook, both models, first picture", "ms",
+                [opened["ms"]])  # fmt: skip
+    results.add(section, p + "vq_bytes_open", "  bytes on the wire to open it", "MB",
+                [sum(f["transfer"] for f in files) / MB], kind="size")  # fmt: skip
+    results.add(section, p + "vq_files_open", "  files it fetched", "count", [len(files)], kind="count")
+    if not opened["signal"]:  # an older revision (a baseline) is only noted; this checkout must say it
+        why = "the VQ-VAE panel sets no data-busy, so its repaints cannot be timed"
+        if target.name == "current":
+            raise RuntimeError(why)
+        results.note(f"{target.name}: {why}")
+        return
+    rng = random.Random(15)
+    page.evaluate("() => document.getElementById('vq-reconstruction').scrollIntoView({ block: 'center' })")
+    measured = page.evaluate(
+        JS_MEASURE,
+        {"targetId": "draw-canvas", "events": draw_events(settings["vq_draw"], rng), "timeoutMs": SETTLE_TIMEOUT_MS,
+         "alsoId": "vq-panel"},
+    )  # fmt: skip
+    interaction_rows(results, target, section, "vq_draw", "drawing (pointerdown/move)", measured)
+    painted = []
+    page.evaluate("() => document.getElementById('vq-grid').scrollIntoView({ block: 'center' })")  # elementFromPoint
+    shown = [int(k) for k in page.get_attribute("#vq-reconstruction", "data-codes").split(",")]
+    for code, events in paint_drags(shown, settings["vq_paint"], rng):
+        page.evaluate("(k) => document.querySelector(`[data-vq-code='${k}']`).click()", code)
+        painted += page.evaluate(
+            JS_MEASURE,
+            {"targetId": "vq-grid", "events": events, "timeoutMs": SETTLE_TIMEOUT_MS, "press": True,
+             "alsoId": "vq-panel"},
+        )  # fmt: skip
+    interaction_rows(results, target, section, "vq_paint", "painting codes on the grid (pointerdown/move)", painted)
+    page.evaluate("() => document.getElementById('vq-reset').click()")
+    page.click("#clear-button")
+    page.wait_for_selector("#vq-panel[data-busy=false]", state="attached", timeout=SETTLE_TIMEOUT_MS)
+    strokes = stroke_paths()[: settings["vq_strokes"]]
+    label = f"VQ-VAE view open, strokes: {len(strokes)} × {STROKE_POINTS} pointer positions"
+    strokes_rows(results, target, target.section(label), "vq_strokes", strokes, also="vq-panel")
+    page.click("#vq-toggle")  # closed again: the phases after this one measure the page without it
+
+
 def bench_in_page(results, page, settings):
     section = "core (Pyodide, in the page; ORT through the app's sessions)"
     repeat = max(3, settings["core_repeat"] // 2)
@@ -1624,6 +1776,16 @@ def main(argv=None):
                         target.section(STROKES_SECTION),
                         [(target.prefix + "strokes_work", "per-frame work: handlers + work until idle", "ms")],
                         bench_strokes, results, target, settings,
+                    )  # fmt: skip
+                for target in ready:
+                    if target is floor:
+                        continue
+                    phase(
+                        f"VQ-VAE view ({target.name})",
+                        target.section(VQ_SECTION),
+                        [(target.prefix + "vq_draw", "drawing (pointerdown/move): total", "ms"),
+                         (target.prefix + "vq_paint", "painting codes on the grid (pointerdown/move): total", "ms")],
+                        bench_vq_view, results, target, settings,
                     )  # fmt: skip
                 for target in ready:
                     if target is not current and target.context:

@@ -123,6 +123,13 @@ def test_quick_page_benchmark_measures_everything(tmp_path):
         "core_grayscale",
         "core_encode_hash",
         "core_decode_hash",
+        "vq_files_cold/cold",
+        "vq_open",
+        "vq_bytes_open",
+        "vq_files_open",
+        "vq_draw",
+        "vq_paint",
+        "vq_strokes_work",
     ]
     missing = [key for key in required if key not in metrics]
     assert missing == [], f"not measured: {missing}"
@@ -138,6 +145,13 @@ def test_quick_page_benchmark_measures_everything(tmp_path):
         elif m["kind"] in ("count", "span"):
             assert min(m["samples"]) >= 0, (key, m["samples"])
     assert metrics["hover"]["n"] >= 20 and metrics["draw"]["n"] >= 20
+    # The VQ-VAE view: none of its files in the cold load, all seven when opened, every drawing and paint event
+    # measured until its picture was repainted, and its rows judged against the floor's.
+    assert metrics["vq_files_cold/cold"]["max"] == 0 and metrics["vq_files_open"]["median"] == 7
+    assert metrics["vq_draw"]["n"] >= 15 and metrics["vq_paint"]["n"] == 14 and metrics["vq_strokes_work"]["n"] >= 10
+    floor = {r["key"]: r for r in report["comparison"]["floor"]}
+    assert floor["vq_paint"]["floor"]["p95"] == floor["draw"]["floor"]["p95"] > 0
+    assert floor["vq_draw"]["current_minus_floor_p95"] is not None
     assert "VAE Explainer benchmark (quick)" in proc.stdout and "[core (CPython)]" in proc.stdout
 
 
@@ -236,6 +250,7 @@ def test_comparisons_and_their_text(bench):
         results.add("i", prefix + "hover", "hover", "ms", [10.0 * scale, 20.0 * scale])
         results.add("i", prefix + "draw", "draw", "ms", [12.0 * scale, 30.0 * scale])
         results.add("s", prefix + "strokes_work", "strokes", "ms", [4.0 * scale, 7.0 * scale])
+    results.add("vq", "vq_paint", "paint", "ms", [20.0, 40.0])  # measured on this checkout only
     targets = [bench.Target("baseline", "baseline:", "b"), bench.Target("current", "", "c"),
                bench.Target("floor", "floor:", "f", busy_signal=False)]  # fmt: skip
     comp = bench.comparisons(results, targets)
@@ -245,6 +260,9 @@ def test_comparisons_and_their_text(bench):
     assert warm["ratio"] is None  # not measured: n/a, never an error
     hover = next(r for r in comp["floor"] if r["key"] == "hover")
     assert hover["current_minus_floor_p95"] == pytest.approx(10.0) and hover["current_meets_bar"] is False
+    paint = next(r for r in comp["floor"] if r["key"] == "vq_paint")  # against the floor's drawing
+    assert paint["floor"]["p95"] == 15.0 and paint["current_minus_floor_p95"] == pytest.approx(25.0)
+    assert paint["baseline"]["p95"] is None and paint["current_meets_bar"] is False
     strokes = next(r for r in comp["floor"] if r["key"] == "strokes_work")
     assert strokes["current"]["p95"] == 7.0 and strokes["current_meets_bar"] is True  # an absolute bar: ≤ 8 ms
     text = bench.comparison_text(comp, {"baseline": "baseline b", "current": "current c", "floor": "floor"})
