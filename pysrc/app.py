@@ -8,7 +8,6 @@ marks what is stale; when the frame ends, one new frame runs with the latest sta
 """
 
 import asyncio
-import random
 
 import js
 from pyodide.ffi import create_proxy
@@ -17,12 +16,12 @@ import article_view
 import artifacts
 import decoder
 import details_view
-import digit_input
-import distribution
+import drawing_view
 import encoder
 import export_view
 import interpolation_view
 import latent_plot
+import latent_view
 import live_code
 import loss_view
 import magnifier_view
@@ -32,11 +31,10 @@ import sample
 import samples_view
 import vae_models
 import views
-from state import CANVAS, AppState, StateError, decode_hash, encode_hash
-from svg import NonFiniteError, num
+from state import AppState, StateError, decode_hash, encode_hash
+from svg import NonFiniteError
 from views import Dom, LoadError, fetch_bytes, fetch_text, jsobj
 
-NUDGE = 0.1  # latent units per arrow-key press
 TARGET_PANELS = {  # article links that open what they point at
     "details-toggle": "details",
     "loss-panel": "loss",
@@ -80,12 +78,7 @@ class App:
         self.need_encode = self.need_decode = False
         self.frame_requested = self.busy = False
         self.frame_used = False  # whether this animation frame has started a computation already
-        self.smooth_cache = {}
         self.shown_busy = None
-        self.shown_preset = None  # (preset,) last shown pressed on the preset buttons
-        self.shown_pixels = None  # the pixels last painted on the encoder-input canvas
-        self.pen_ready = False  # whether the drawing canvas's context is set up for paint_segment
-        self.drawing = None  # pointerId of the stroke in progress
         self.contexts = {}
         self.image_data = {}
         self.task = None  # the start-up task; a reference keeps it from being collected
@@ -93,18 +86,28 @@ class App:
         self.ready = False  # data-ready written
         self.frames = 0
         self.maths = live_code.Registry()  # the swappable maths: the shipped functions, or the learner's edits
+        self.drawing = drawing_view.Drawing()
+        self.latent = latent_view.LatentView()
         self.magnifier = magnifier_view.Magnifier()
         self.narrator = narrator_view.Narrator()
         self.samples = samples_view.Samples()
         self.interpolation = interpolation_view.Interpolation()
         self.source = views.SourcePanel()
         # Each frame ends with every view's render(app); a panel's view is also told when it opens (show).
-        self.rendered = (self.magnifier, loss_view.LossPanel(), details_view.Details(), self.source, self.samples)
-        self.panel_views = {"details": self.rendered[2], "source": self.source, "manifold": manifold_view.Manifold()}
+        self.rendered = (
+            self.drawing,
+            self.latent,
+            self.magnifier,
+            loss_view.LossPanel(),
+            details_view.Details(),
+            self.source,
+            self.samples,
+        )
+        self.panel_views = {"details": self.rendered[4], "source": self.source, "manifold": manifold_view.Manifold()}
         self.map_mu = self.map_labels = None
         self.on_demand = {}  # panel → its view, once opened (ON_DEMAND): open(app), render(app), update(app)
         self.tasks = {}  # panel → the task opening it (a reference keeps it from being collected)
-        self.sample_images = []
+        self.sample_zs = self.sample_images = []  # the samples panel's draws and their decodings
         self.promise_then = js.Reflect.get(js.Promise.prototype, "then")  # the JS function, not JsProxy.then
 
     # ---- loading ----
@@ -125,8 +128,10 @@ class App:
         problems = []
         self.read_hash(problems)
         self.bind_events()
-        self.draw_axes()
-        results = await asyncio.gather(self.models.load(), self.load_map(), self.load_presets(), return_exceptions=True)
+        self.latent.draw_axes(self)
+        results = await asyncio.gather(
+            self.models.load(), self.latent.load_map(self), self.load_presets(), return_exceptions=True
+        )
         model_errors, map_error, preset_error = results
         js.performance.mark("vae:loaded")
         self.stage("models", "failed" if model_errors else "ok")
@@ -144,7 +149,7 @@ class App:
             self.message(" · ".join(problems), error=True)
         if self.models.decoder is None:
             self.dom.el("reconstruction").classList.add("unavailable")
-        self.paint_drawing()
+        self.drawing.paint(self)
         for panel in self.state.panels:
             self.show_panel(panel, True)
         self.request(encode=True)
@@ -164,24 +169,6 @@ class App:
         except StateError as error:
             problems.append(f"The link's state was ignored: {error}.")
 
-    async def load_map(self):
-        try:
-            manifest, data = await asyncio.gather(
-                fetch_text("models/latent_map.json"), fetch_bytes("models/latent_map.bin")
-            )
-            mu, labels, (mu_min, mu_max) = artifacts.parse_latent_map(manifest, data)
-        except (LoadError, artifacts.ArtifactError) as error:
-            return error
-        self.map_mu, self.map_labels = mu, labels
-        self.plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
-        self.draw_axes()
-        scatter = self.dom.el("scatter")
-        if scatter.firstChild is None:
-            scatter.innerHTML = latent_plot.scatter_markup(self.plot, mu, labels)
-            self.dom.el("legend").innerHTML = latent_plot.legend_markup()
-        js.performance.mark("vae:map-drawn")
-        return None
-
     async def load_presets(self):
         try:
             manifest, data = await asyncio.gather(fetch_text("models/presets.json"), fetch_bytes("models/presets.bin"))
@@ -190,20 +177,7 @@ class App:
             return error
         return None
 
-    # ---- drawing the static parts ----
-
-    def draw_axes(self):
-        """The plot's frame, ticks and layers, unless serve.py already drew them (then they are kept: no flicker)."""
-        if js.document.querySelector("#latent-base #scatter path") is not None:
-            return
-        box = f"0 0 {self.plot.width} {self.plot.height}"
-        base, overlay = self.dom.el("latent-base"), self.dom.el("latent-overlay")
-        base.setAttribute("viewBox", box)
-        overlay.setAttribute("viewBox", box)
-        base.innerHTML = latent_plot.base_markup(self.plot)
-        overlay.innerHTML = latent_plot.overlay_markup(self.plot)
-        self.dom.elements.clear()
-        self.dom.written.clear()
+    # ---- canvases ----
 
     def canvas(self, element_id):
         ctx = self.contexts.get(element_id)
@@ -230,43 +204,6 @@ class App:
         for k, image in enumerate(images):
             self.paint_rgba(element_id, decoder.grayscale_rgba(image), x=28 * k)
 
-    def paint_drawing(self):
-        """The drawing canvas from state: the preset scaled up, or the strokes as one smooth path."""
-        ctx = self.canvas("draw-canvas")
-        canvas = self.dom.el("draw-canvas")
-        self.pen_ready = False
-        ctx.setTransform(1, 0, 0, 1, 0, 0)
-        ctx.fillStyle = "#fff"
-        ctx.fillRect(0, 0, canvas.width, canvas.height)
-        scale = canvas.width / CANVAS
-        if self.state.preset is not None and self.presets:
-            self.put_image("preset-buffer", digit_input.from_bytes(self.presets[self.state.preset]))
-            ctx.imageSmoothingEnabled = True
-            ctx.drawImage(self.dom.el("preset-buffer"), 0, 0, canvas.width, canvas.height)
-            return
-        path = "".join(stroke_path(self.smoothed(s)) for s in self.state.strokes)
-        if path:
-            ctx.setTransform(scale, 0, 0, scale, 0, 0)
-            ctx.lineCap = ctx.lineJoin = "round"
-            ctx.lineWidth = digit_input.PEN_WIDTH
-            ctx.strokeStyle = "#111"
-            ctx.stroke(js.Path2D.new(path))
-
-    def paint_segment(self, a, b):
-        """One new piece of the stroke in progress, drawn without repainting the rest."""
-        ctx = self.canvas("draw-canvas")
-        if not self.pen_ready:  # the pen's settings stay in the context until paint_drawing changes them
-            self.pen_ready = True
-            scale = self.dom.el("draw-canvas").width / CANVAS
-            ctx.setTransform(scale, 0, 0, scale, 0, 0)
-            ctx.lineCap = ctx.lineJoin = "round"
-            ctx.lineWidth = digit_input.PEN_WIDTH
-            ctx.strokeStyle = "#111"
-        ctx.beginPath()
-        ctx.moveTo(*a)
-        ctx.lineTo(*b)
-        ctx.stroke()
-
     # ---- events ----
 
     def on(self, target, event, handler):
@@ -275,21 +212,8 @@ class App:
         target.addEventListener(event, proxy)
 
     def bind_events(self):
-        draw = self.dom.el("draw-canvas")
-        self.on(draw, "pointerdown", self.pointer_down)
-        self.on(draw, "pointermove", self.pointer_move)
-        for name in ("pointerup", "pointercancel"):
-            self.on(draw, name, self.pointer_up)
-        plot = self.dom.el("latent-plot")
-        self.on(plot, "pointermove", self.plot_move)
-        self.on(plot, "pointerdown", self.plot_down)
-        self.on(plot, "pointerleave", self.plot_leave)
-        self.on(plot, "keydown", self.plot_key)
-        self.on(self.dom.el("clear-button"), "click", lambda e: self.edit_drawing(self.state.clear))
-        self.on(self.dom.el("undo-button"), "click", lambda e: self.edit_drawing(self.state.undo))
-        self.on(self.dom.el("resample-button"), "click", self.resample)
-        for button in js.document.querySelectorAll("[data-preset]"):
-            self.on(button, "click", self.choose_preset)
+        self.drawing.bind(self)
+        self.latent.bind(self)
         self.on(js.window, "hashchange", self.hash_changed)
         for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq"):
             self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel))
@@ -305,101 +229,10 @@ class App:
         manifold.id = "manifold-canvas"
         manifold.hidden = True
         js.document.body.appendChild(manifold)
-        buffer = js.document.createElement("canvas")
-        buffer.id = "preset-buffer"
-        buffer.width = buffer.height = 28
-        buffer.hidden = True
-        js.document.body.appendChild(buffer)
-
-    def canvas_point(self, event):
-        rect = event.currentTarget.getBoundingClientRect()
-        size = CANVAS
-        x = (event.clientX - rect.left) / rect.width * size
-        y = (event.clientY - rect.top) / rect.height * size
-        return round(min(size, max(0.0, x)), 1), round(min(size, max(0.0, y)), 1)  # a stroke may leave the canvas
-
-    def pointer_down(self, event):
-        if not event.isPrimary or self.drawing is not None:
-            return
-        event.preventDefault()
-        if not self.state.begin_stroke(self.canvas_point(event)):
-            self.message("This drawing is as large as a shareable link allows: Undo or Clear to draw more.")
-            return
-        self.drawing = event.pointerId
-        event.currentTarget.setPointerCapture(event.pointerId)
-        self.input_changed()
-
-    def pointer_move(self, event):
-        if event.pointerId != self.drawing:
-            return
-        point = self.canvas_point(event)
-        previous = self.state.strokes[-1][-1]
-        if point != previous:
-            self.state.extend_stroke(point)
-            self.paint_segment(previous, point)  # cheap while drawing; the whole stroke is smoothed on release
-            self.request(encode=True)
-
-    def pointer_up(self, event):
-        if event.pointerId == self.drawing:
-            self.drawing = None
-            self.paint_drawing()
-            self.write_hash()
-
-    def edit_drawing(self, action):
-        action()
-        self.input_changed()
-        self.write_hash()
-
-    def choose_preset(self, event):
-        self.edit_drawing(lambda: self.state.choose_preset(int(event.currentTarget.dataset.preset)))
 
     def input_changed(self):
-        self.paint_drawing()
+        self.drawing.paint(self)
         self.request(encode=True)
-
-    def plot_z(self, event):
-        rect = self.dom.el("latent-plot").getBoundingClientRect()
-        px = (event.clientX - rect.left) / rect.width * self.plot.width
-        py = (event.clientY - rect.top) / rect.height * self.plot.height
-        lo, hi = self.plot.domain
-        return [min(hi, max(lo, v)) for v in self.plot.to_latent(px, py)]
-
-    def plot_move(self, event):
-        if event.buttons and event.pointerType != "mouse":
-            self.pin(self.plot_z(event))
-            return
-        self.hover_z = self.plot_z(event)
-        self.request(encode=False)
-
-    def plot_down(self, event):
-        self.pin(self.plot_z(event))
-
-    def plot_leave(self, event):
-        self.hover_z = None
-        self.request(encode=False)
-
-    def plot_key(self, event):
-        moves = {"ArrowLeft": (-NUDGE, 0), "ArrowRight": (NUDGE, 0), "ArrowUp": (0, NUDGE), "ArrowDown": (0, -NUDGE)}
-        if event.key in moves and self.z is not None:
-            event.preventDefault()
-            dx, dy = moves[event.key]
-            lo, hi = self.plot.domain
-            self.pin([min(hi, max(lo, self.z[0] + dx)), min(hi, max(lo, self.z[1] + dy))])
-        elif event.key == "Escape":
-            self.state.pinned_z = None
-            self.request(encode=False)
-
-    def pin(self, z):
-        self.hover_z = None
-        self.state.pinned_z = [round(v, 5) for v in z]  # the precision a shared link keeps: the same z everywhere
-        self.request(encode=False)
-        self.write_hash()
-
-    def resample(self, event=None):
-        self.state.seed = random.randrange(1, 2**31 - 1)
-        self.state.pinned_z = None
-        self.request(encode=False)
-        self.write_hash()
 
     def hash_changed(self, event):
         if js.location.hash.lstrip("#") == encode_hash(self.state):
@@ -435,7 +268,7 @@ class App:
         else:
             button.setAttribute("aria-pressed", "true" if on else "false")
         if panel == "prior":
-            self.dom.el("prior-layer").innerHTML = latent_plot.prior_markup(self.plot) if on else ""
+            self.latent.show_prior(self, on)
         elif panel in self.panel_views:
             self.tasks[panel] = asyncio.ensure_future(self.panel_views[panel].show(self, on))
         elif panel in ON_DEMAND and on:
@@ -560,7 +393,7 @@ class App:
     def compute(self, encode):
         """The frame's numbers; a generator that yields onnxruntime's promises and is sent their results."""
         if encode or self.mu is None:
-            self.pixels = self.current_pixels()
+            self.pixels = self.drawing.pixels(self)
             if self.models.encoder is None:
                 return
             self.mu, self.log_var = self.models.encode_result((yield self.models.encode_run(self.pixels)))
@@ -580,69 +413,8 @@ class App:
             zs = [self.z, *self.sample_zs]
             self.x_hat, *self.sample_images = self.models.decode_result((yield self.models.decode_run(zs)), len(zs))
 
-    def current_pixels(self):
-        if self.state.preset is not None and self.presets:
-            return digit_input.from_bytes(self.presets[self.state.preset])
-        return digit_input.preprocess([self.smoothed(s) for s in self.state.strokes])
-
-    def smoothed(self, stroke):
-        """A stroke through its spline, cached: only the stroke being drawn changes from frame to frame, and its
-        spline is extended by the pieces its new points change rather than made again."""
-        key = id(stroke)
-        cached = self.smooth_cache.get(key)
-        if cached is None or cached[0] is not stroke or cached[1] != len(stroke):
-            spline = cached[3] if cached is not None and cached[0] is stroke else digit_input.Spline()
-            cached = self.smooth_cache[key] = (stroke, len(stroke), spline.update(stroke), spline)
-        if len(self.smooth_cache) > 4 * len(self.state.strokes) + 8:
-            live = {id(s) for s in self.state.strokes}
-            self.smooth_cache = {k: v for k, v in self.smooth_cache.items() if k in live}
-        return cached[2]
-
     def render(self):
-        dom = self.dom
-        if self.shown_pixels is not self.pixels:  # a new encoding brings a new list; hover frames keep it
-            self.shown_pixels = self.pixels
-            self.put_image("encoder-input", self.pixels)
-        if self.shown_preset != (self.state.preset,):  # ten buttons' worth of DOM calls, only when it changed
-            self.shown_preset = (self.state.preset,)
-            for button in js.document.querySelectorAll("[data-preset]"):
-                pressed = "true" if str(self.state.preset) == button.dataset.preset else "false"
-                if button.getAttribute("aria-pressed") != pressed:
-                    button.setAttribute("aria-pressed", pressed)
-        if self.mu is None:
-            return
-        values = {"mu": self.mu, "log_var": self.log_var, "sigma": self.sigma, "epsilon": self.epsilon, "z": self.z}
-        for name, vector in values.items():
-            for i, v in enumerate(vector):
-                dom.text(f"num-{name}-{i}", num(v, 3))
-        plot = dom.el("latent-plot")
-        for name, vector in values.items():
-            attr = "data-" + name.replace("_", "-")
-            value = ",".join(repr(float(v)) for v in vector)
-            if dom.written.get(("latent-plot", attr)) != value:
-                dom.written[("latent-plot", attr)] = value
-                plot.setAttribute(attr, value)
-        contours = distribution.contour_ellipses(self.mu, self.sigma)
-        for k, (cx, cy, rx, ry) in zip((1, 2, 3), self.plot.ellipses(contours), strict=True):
-            for name, v in (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry)):
-                dom.attr(f"ellipse-{k}", name, num(min(v, 1e5)))
-        mx, my = self.plot.to_pixels(self.mu)
-        zx, zy = self.plot.to_pixels(self.z)
-        for name, v in (("cx", mx), ("cy", my)):
-            dom.attr("mu-point", name, num(v))
-        for name, v in (("cx", zx), ("cy", zy)):
-            dom.attr("z-point", name, num(v))
-        for name, v in (("x1", mx), ("y1", my), ("x2", zx), ("y2", zy)):
-            dom.attr("z-link", name, num(v))
-        mode = (
-            "z under the pointer; ε = (z − μ)/σ"
-            if self.hover_z is not None
-            else "z pinned; ε = (z − μ)/σ · Esc unpins"
-            if self.state.pinned_z is not None
-            else "z = μ + σ·ε"
-        )
-        dom.text("z-mode", mode)
-        if self.models.decoder is not None:
+        if self.x_hat is not None:
             self.put_image("reconstruction", self.x_hat)
         for view in self.rendered:
             view.render(self)
@@ -652,14 +424,6 @@ class App:
 
 class FrameError(RuntimeError):
     """A promise the frame waited on was rejected."""
-
-
-def stroke_path(points):
-    """One smoothed stroke as SVG path data for Path2D: a dot for a tap, else a polyline through the spline."""
-    if len(points) == 1:
-        x, y = points[0]
-        return f"M{x} {y}h0.01"
-    return "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in points)
 
 
 def diagnostics(app):

@@ -44,4 +44,4 @@ class Interpolation:
     def slide(self, app, t):
         if app.state.interpolate:
             (a, b), t = app.state.interpolate, t / 1000
-            app.pin([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t])
+            app.latent.pin(app, [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t])

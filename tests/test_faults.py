@@ -200,7 +200,7 @@ def test_a_core_module_changed_since_the_snapshot_is_read_from_its_file(broken_s
     assert page.evaluate("performance.getEntriesByName('vae:interpreter-ready')[0].detail") == "snapshot"
     changed = [w for w in watch.warnings if "changed since the Python snapshot was made: read from the file" in w]
     assert len(changed) == 1 and "svg.py" in changed[0]
-    fresh = "import app, svg, latent_plot; app.num is svg.num is latent_plot.num"
+    fresh = "import latent_view, svg, latent_plot; latent_view.num is svg.num is latent_plot.num"
     assert watch.python(fresh) and watch.python("svg.CHANGED_AFTER_THE_SNAPSHOT")
     assert page.locator("#message").is_hidden() and len(watch.vector("mu")) == 2
 

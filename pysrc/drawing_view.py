@@ -1,0 +1,163 @@
+"""The input: the drawing canvas (strokes with pointer, pen or finger; Undo, Clear), the ten preset digits, and
+the 28×28 image the encoder sees, prepared the way MNIST was by the pure core (digit_input).
+
+While a stroke is drawn only its newest piece is painted; the whole drawing is repainted, smoothed, when the
+stroke ends or the input changes. The image for the encoder is made once per frame, from cached splines.
+"""
+
+import js
+
+import digit_input
+from state import CANVAS
+
+
+def stroke_path(points):
+    """One smoothed stroke as SVG path data for Path2D: a dot for a tap, else a polyline through the spline."""
+    if len(points) == 1:
+        x, y = points[0]
+        return f"M{x} {y}h0.01"
+    return "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in points)
+
+
+class Drawing:
+    def __init__(self):
+        self.pointer = None  # pointerId of the stroke in progress
+        self.pen_ready = False  # whether the canvas's context is set up for paint_segment
+        self.smooth_cache = {}  # id(stroke) → (stroke, its length, its smoothed points, its spline)
+        self.shown_pixels = None  # the pixels last painted on the encoder-input canvas
+        self.shown_preset = None  # (preset,) last shown pressed on the preset buttons
+
+    def bind(self, app):
+        canvas = app.dom.el("draw-canvas")
+        app.on(canvas, "pointerdown", lambda e: self.pointer_down(app, e))
+        app.on(canvas, "pointermove", lambda e: self.pointer_move(app, e))
+        for name in ("pointerup", "pointercancel"):
+            app.on(canvas, name, lambda e: self.pointer_up(app, e))
+        app.on(app.dom.el("clear-button"), "click", lambda e: self.edit(app, app.state.clear))
+        app.on(app.dom.el("undo-button"), "click", lambda e: self.edit(app, app.state.undo))
+        for button in js.document.querySelectorAll("[data-preset]"):
+            app.on(
+                button,
+                "click",
+                lambda e: self.edit(app, lambda: app.state.choose_preset(int(e.currentTarget.dataset.preset))),
+            )
+        buffer = js.document.createElement("canvas")
+        buffer.id = "preset-buffer"
+        buffer.width = buffer.height = 28
+        buffer.hidden = True
+        js.document.body.appendChild(buffer)
+
+    # ---- events ----
+
+    @staticmethod
+    def canvas_point(event):
+        rect = event.currentTarget.getBoundingClientRect()
+        x = (event.clientX - rect.left) / rect.width * CANVAS
+        y = (event.clientY - rect.top) / rect.height * CANVAS
+        return round(min(CANVAS, max(0.0, x)), 1), round(min(CANVAS, max(0.0, y)), 1)  # a stroke may leave the canvas
+
+    def pointer_down(self, app, event):
+        if not event.isPrimary or self.pointer is not None:
+            return
+        event.preventDefault()
+        if not app.state.begin_stroke(self.canvas_point(event)):
+            app.message("This drawing is as large as a shareable link allows: Undo or Clear to draw more.")
+            return
+        self.pointer = event.pointerId
+        event.currentTarget.setPointerCapture(event.pointerId)
+        app.input_changed()
+
+    def pointer_move(self, app, event):
+        if event.pointerId != self.pointer:
+            return
+        point = self.canvas_point(event)
+        previous = app.state.strokes[-1][-1]
+        if point != previous:
+            app.state.extend_stroke(point)
+            self.paint_segment(app, previous, point)  # cheap while drawing; the whole stroke is smoothed on release
+            app.request(encode=True)
+
+    def pointer_up(self, app, event):
+        if event.pointerId == self.pointer:
+            self.pointer = None
+            self.paint(app)
+            app.write_hash()
+
+    def edit(self, app, action):
+        action()
+        app.input_changed()
+        app.write_hash()
+
+    def choose_preset(self, app, preset):
+        self.edit(app, lambda: app.state.choose_preset(preset))
+
+    # ---- painting the canvas ----
+
+    def paint(self, app):
+        """The drawing canvas from state: the preset scaled up, or the strokes as one smooth path."""
+        ctx = app.canvas("draw-canvas")
+        canvas = app.dom.el("draw-canvas")
+        self.pen_ready = False
+        ctx.setTransform(1, 0, 0, 1, 0, 0)
+        ctx.fillStyle = "#fff"
+        ctx.fillRect(0, 0, canvas.width, canvas.height)
+        scale = canvas.width / CANVAS
+        if app.state.preset is not None and app.presets:
+            app.put_image("preset-buffer", digit_input.from_bytes(app.presets[app.state.preset]))
+            ctx.imageSmoothingEnabled = True
+            ctx.drawImage(app.dom.el("preset-buffer"), 0, 0, canvas.width, canvas.height)
+            return
+        path = "".join(stroke_path(self.smoothed(app, s)) for s in app.state.strokes)
+        if path:
+            ctx.setTransform(scale, 0, 0, scale, 0, 0)
+            ctx.lineCap = ctx.lineJoin = "round"
+            ctx.lineWidth = digit_input.PEN_WIDTH
+            ctx.strokeStyle = "#111"
+            ctx.stroke(js.Path2D.new(path))
+
+    def paint_segment(self, app, a, b):
+        """One new piece of the stroke in progress, drawn without repainting the rest."""
+        ctx = app.canvas("draw-canvas")
+        if not self.pen_ready:  # the pen's settings stay in the context until paint changes them
+            self.pen_ready = True
+            scale = app.dom.el("draw-canvas").width / CANVAS
+            ctx.setTransform(scale, 0, 0, scale, 0, 0)
+            ctx.lineCap = ctx.lineJoin = "round"
+            ctx.lineWidth = digit_input.PEN_WIDTH
+            ctx.strokeStyle = "#111"
+        ctx.beginPath()
+        ctx.moveTo(*a)
+        ctx.lineTo(*b)
+        ctx.stroke()
+
+    # ---- what the encoder sees ----
+
+    def pixels(self, app):
+        """The 28×28 image for the encoder: the preset's, or the strokes prepared the way MNIST was."""
+        if app.state.preset is not None and app.presets:
+            return digit_input.from_bytes(app.presets[app.state.preset])
+        return digit_input.preprocess([self.smoothed(app, s) for s in app.state.strokes])
+
+    def smoothed(self, app, stroke):
+        """A stroke through its spline, cached: only the stroke being drawn changes from frame to frame, and its
+        spline is extended by the pieces its new points change rather than made again."""
+        key = id(stroke)
+        cached = self.smooth_cache.get(key)
+        if cached is None or cached[0] is not stroke or cached[1] != len(stroke):
+            spline = cached[3] if cached is not None and cached[0] is stroke else digit_input.Spline()
+            cached = self.smooth_cache[key] = (stroke, len(stroke), spline.update(stroke), spline)
+        if len(self.smooth_cache) > 4 * len(app.state.strokes) + 8:
+            live = {id(s) for s in app.state.strokes}
+            self.smooth_cache = {k: v for k, v in self.smooth_cache.items() if k in live}
+        return cached[2]
+
+    def render(self, app):
+        if self.shown_pixels is not app.pixels:  # a new encoding brings a new list; hover frames keep it
+            self.shown_pixels = app.pixels
+            app.put_image("encoder-input", app.pixels)
+        if self.shown_preset != (app.state.preset,):  # ten buttons' worth of DOM calls, only when it changed
+            self.shown_preset = (app.state.preset,)
+            for button in js.document.querySelectorAll("[data-preset]"):
+                pressed = "true" if str(app.state.preset) == button.dataset.preset else "false"
+                if button.getAttribute("aria-pressed") != pressed:
+                    button.setAttribute("aria-pressed", pressed)

@@ -1,0 +1,150 @@
+"""The latent space: the plot of 10,000 training digits' μ in true units, the encoding N(μ, σ²) as 1σ/2σ/3σ
+ellipses, μ and z, the numbers μ, log σ², σ, ε and z, and the learner moving z (hover, drag, click to pin,
+arrow keys, Esc, Resample). The geometry is the pure core's (latent_plot, distribution); this module writes it.
+"""
+
+import asyncio
+import random
+
+import js
+
+import artifacts
+import distribution
+import latent_plot
+from svg import num
+from views import LoadError, fetch_bytes, fetch_text
+
+NUDGE = 0.1  # latent units per arrow-key press
+
+
+class LatentView:
+    def bind(self, app):
+        plot = app.dom.el("latent-plot")
+        app.on(plot, "pointermove", lambda e: self.plot_move(app, e))
+        app.on(plot, "pointerdown", lambda e: self.pin(app, self.plot_z(app, e)))
+        app.on(plot, "pointerleave", lambda e: self.plot_leave(app))
+        app.on(plot, "keydown", lambda e: self.plot_key(app, e))
+        app.on(app.dom.el("resample-button"), "click", lambda e: self.resample(app))
+
+    # ---- the static parts ----
+
+    def draw_axes(self, app):
+        """The plot's frame, ticks and layers, unless serve.py already drew them (then they are kept: no flicker)."""
+        if js.document.querySelector("#latent-base #scatter path") is not None:
+            return
+        box = f"0 0 {app.plot.width} {app.plot.height}"
+        base, overlay = app.dom.el("latent-base"), app.dom.el("latent-overlay")
+        base.setAttribute("viewBox", box)
+        overlay.setAttribute("viewBox", box)
+        base.innerHTML = latent_plot.base_markup(app.plot)
+        overlay.innerHTML = latent_plot.overlay_markup(app.plot)
+        app.dom.elements.clear()
+        app.dom.written.clear()
+
+    async def load_map(self, app):
+        """The latent map (models/latent_map.*), checked, and the plot's domain from it; an error is returned."""
+        try:
+            manifest, data = await asyncio.gather(
+                fetch_text("models/latent_map.json"), fetch_bytes("models/latent_map.bin")
+            )
+            mu, labels, (mu_min, mu_max) = artifacts.parse_latent_map(manifest, data)
+        except (LoadError, artifacts.ArtifactError) as error:
+            return error
+        app.map_mu, app.map_labels = mu, labels
+        app.plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
+        self.draw_axes(app)
+        scatter = app.dom.el("scatter")
+        if scatter.firstChild is None:
+            scatter.innerHTML = latent_plot.scatter_markup(app.plot, mu, labels)
+            app.dom.el("legend").innerHTML = latent_plot.legend_markup()
+        js.performance.mark("vae:map-drawn")
+        return None
+
+    @staticmethod
+    def show_prior(app, on):
+        app.dom.el("prior-layer").innerHTML = latent_plot.prior_markup(app.plot) if on else ""
+
+    # ---- moving z ----
+
+    @staticmethod
+    def plot_z(app, event):
+        rect = app.dom.el("latent-plot").getBoundingClientRect()
+        px = (event.clientX - rect.left) / rect.width * app.plot.width
+        py = (event.clientY - rect.top) / rect.height * app.plot.height
+        lo, hi = app.plot.domain
+        return [min(hi, max(lo, v)) for v in app.plot.to_latent(px, py)]
+
+    def plot_move(self, app, event):
+        if event.buttons and event.pointerType != "mouse":
+            self.pin(app, self.plot_z(app, event))
+            return
+        app.hover_z = self.plot_z(app, event)
+        app.request(encode=False)
+
+    @staticmethod
+    def plot_leave(app):
+        app.hover_z = None
+        app.request(encode=False)
+
+    def plot_key(self, app, event):
+        moves = {"ArrowLeft": (-NUDGE, 0), "ArrowRight": (NUDGE, 0), "ArrowUp": (0, NUDGE), "ArrowDown": (0, -NUDGE)}
+        if event.key in moves and app.z is not None:
+            event.preventDefault()
+            dx, dy = moves[event.key]
+            lo, hi = app.plot.domain
+            self.pin(app, [min(hi, max(lo, app.z[0] + dx)), min(hi, max(lo, app.z[1] + dy))])
+        elif event.key == "Escape":
+            app.state.pinned_z = None
+            app.request(encode=False)
+
+    @staticmethod
+    def pin(app, z):
+        app.hover_z = None
+        app.state.pinned_z = [round(v, 5) for v in z]  # the precision a shared link keeps: the same z everywhere
+        app.request(encode=False)
+        app.write_hash()
+
+    @staticmethod
+    def resample(app):
+        app.state.seed = random.randrange(1, 2**31 - 1)
+        app.state.pinned_z = None
+        app.request(encode=False)
+        app.write_hash()
+
+    # ---- every frame ----
+
+    def render(self, app):
+        if app.mu is None:
+            return
+        dom = app.dom
+        values = {"mu": app.mu, "log_var": app.log_var, "sigma": app.sigma, "epsilon": app.epsilon, "z": app.z}
+        for name, vector in values.items():
+            for i, v in enumerate(vector):
+                dom.text(f"num-{name}-{i}", num(v, 3))
+        plot = dom.el("latent-plot")
+        for name, vector in values.items():
+            attr = "data-" + name.replace("_", "-")
+            value = ",".join(repr(float(v)) for v in vector)
+            if dom.written.get(("latent-plot", attr)) != value:
+                dom.written[("latent-plot", attr)] = value
+                plot.setAttribute(attr, value)
+        contours = distribution.contour_ellipses(app.mu, app.sigma)
+        for k, (cx, cy, rx, ry) in zip((1, 2, 3), app.plot.ellipses(contours), strict=True):
+            for name, v in (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry)):
+                dom.attr(f"ellipse-{k}", name, num(min(v, 1e5)))
+        mx, my = app.plot.to_pixels(app.mu)
+        zx, zy = app.plot.to_pixels(app.z)
+        for name, v in (("cx", mx), ("cy", my)):
+            dom.attr("mu-point", name, num(v))
+        for name, v in (("cx", zx), ("cy", zy)):
+            dom.attr("z-point", name, num(v))
+        for name, v in (("x1", mx), ("y1", my), ("x2", zx), ("y2", zy)):
+            dom.attr("z-link", name, num(v))
+        mode = (
+            "z under the pointer; ε = (z − μ)/σ"
+            if app.hover_z is not None
+            else "z pinned; ε = (z − μ)/σ · Esc unpins"
+            if app.state.pinned_z is not None
+            else "z = μ + σ·ε"
+        )
+        dom.text("z-mode", mode)
