@@ -195,7 +195,8 @@ class App:
         self.steps = None  # the frame in flight (frame_steps), waiting on onnxruntime
         self.ready = False  # data-ready written
         self.frames = 0
-        self.maths = live_code.Registry()  # the swappable maths: the shipped functions, or the learner's edits
+        # The swappable maths: the shipped functions, or the learner's edits (a view's module joins when it loads).
+        self.maths = live_code.Registry(later={module for modules, *_ in ON_DEMAND.values() for module in modules})
         self.loss_panel = views.LossPanel()
         self.manifold = views.Manifold()
         self.samples = views.Samples()
@@ -557,6 +558,8 @@ class App:
             except LoadError as error:
                 self.message(f"The {title} view could not load: {error}", error=True)
                 return
+            for module in set(modules) & set(live_code.MODULES):
+                self.maths.load(module)
             self.on_demand.setdefault(panel, getattr(adapter, class_name)())
         await self.on_demand[panel].open(self)
 
