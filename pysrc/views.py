@@ -416,6 +416,20 @@ def when_visible(element, start):
 STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss", "quantizer"]
 SAVED_CODE = "vae-explainer:code"
 EDITOR_LABEL = "Source of the module in the selected tab (editable ones run when you press Apply)"
+# CodeMirror's default colours under 4.5:1 against the editor's white or its active line (f-strings, invalid text,
+# type names), darkened; every other colour of its default highlight style is kept.
+DARKER = {"#e40": "#b83000", "#f00": "#c00", "#085": "#074"}
+
+
+def readable_highlighting(language):
+    """CodeMirror's default highlight style with the DARKER colours: it then replaces the default one."""
+    specs = js.Array.new()
+    for spec in language.defaultHighlightStyle.specs:
+        color = getattr(spec, "color", None)
+        if color in DARKER:
+            spec = js.Object.assign(js.Object.new(), spec, jsobj({"color": DARKER[color]}))
+        specs.push(spec)
+    return language.syntaxHighlighting(language.HighlightStyle.define(specs))
 
 
 class SourcePanel:
@@ -464,7 +478,7 @@ class SourcePanel:
         from pyscript.js_modules import pyscript_core
 
         codemirror = pyscript_core.codemirror
-        core, python = await codemirror.core, await codemirror.python
+        core, python, language = await codemirror.core, await codemirror.python, await codemirror.language
         tabs = []
         for name in self.names():
             if name == "main":
@@ -486,7 +500,7 @@ class SourcePanel:
         content = core.EditorView.contentAttributes.of(jsobj({"aria-label": EDITOR_LABEL, "tabindex": "0"}))
         options = {
             "doc": "",
-            "extensions": to_js([core.basicSetup, python.python(), content]),
+            "extensions": to_js([core.basicSetup, python.python(), readable_highlighting(language), content]),
             "parent": app.dom.el("source-editor"),
         }
         self.view = core.EditorView.new(jsobj(options))
