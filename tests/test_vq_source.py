@@ -21,6 +21,8 @@ SHIPPED = Path(quantizer.__file__).read_text(encoding="utf-8")
 NEAREST_RETURN = "    return distances.index(min(distances))"
 FARTHEST = SHIPPED.replace(NEAREST_RETURN, "    return distances.index(max(distances))")
 RETURNS_THE_DISTANCE = SHIPPED.replace(NEAREST_RETURN, "    return min(distances)")
+DISTANCES_RETURN = "    return [math.dist(vector, code) ** 2 for code in codebook]"
+FOUR_CODES = SHIPPED.replace(DISTANCES_RETURN, DISTANCES_RETURN.replace("codebook]", "codebook[:4]]"))
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +101,15 @@ def test_nearest_code_made_farthest_changes_the_grid_and_reset_restores_it(watch
     assert message.startswith(f"Line {line}: nearest_code returned a float (line {line}), expected an int"), message
     assert page.get_attribute("#source-error", "data-line") == str(line)
     shows(page, expected["farthest"])
+
+    # Fine for Apply's 4-code codebook, wrong for the real one of 16: set aside at once, the farthest code runs on.
+    apply(page, watch, FOUR_CODES)
+    line = FOUR_CODES.splitlines().index(DISTANCES_RETURN.replace("codebook]", "codebook[:4]]")) + 1
+    page.wait_for_selector("#message:not([hidden])")
+    assert f"squared_distances returned 4 values (line {line}), expected 16" in page.inner_text("#message")
+    assert page.inner_text("#source-error").startswith(f"Line {line}: ")
+    shows(page, expected["farthest"])
+    assert decode_hash(page.evaluate("() => location.hash")).code == {"quantizer": FARTHEST}
 
     page.click("#reset-button")
     watch.settle()
