@@ -14,14 +14,23 @@ import random
 import js
 from pyodide.ffi import create_proxy, to_js
 
+import article_view
 import artifacts
 import decoder
+import details_view
 import digit_input
 import distribution
 import encoder
+import export_view
+import interpolation_view
 import latent_plot
 import live_code
+import loss_view
+import magnifier_view
+import manifold_view
+import narrator_view
 import sample
+import samples_view
 import views
 from state import CANVAS, AppState, StateError, decode_hash, encode_hash
 from svg import NonFiniteError, num
@@ -37,6 +46,7 @@ TARGET_PANELS = {  # article links that open what they point at
     "prior-toggle": "prior",
     "manifold-toggle": "manifold",
     "kl-toggle": "kl",
+    "vq-toggle": "vq",
 }
 # Views whose modules load only when first opened: panel → (modules, the view's class in the last, its title).
 ON_DEMAND = {
@@ -197,15 +207,15 @@ class App:
         self.frames = 0
         # The swappable maths: the shipped functions, or the learner's edits (a view's module joins when it loads).
         self.maths = live_code.Registry(later={module for modules, *_ in ON_DEMAND.values() for module in modules})
-        self.loss_panel = views.LossPanel()
-        self.manifold = views.Manifold()
-        self.samples = views.Samples()
-        self.interpolation = views.Interpolation()
-        self.details = views.Details()
-        self.magnifier = views.Magnifier()
-        self.narrator = views.Narrator()
-        self.map_mu = self.map_labels = None
+        self.magnifier = magnifier_view.Magnifier()
+        self.narrator = narrator_view.Narrator()
+        self.samples = samples_view.Samples()
+        self.interpolation = interpolation_view.Interpolation()
         self.source = views.SourcePanel()
+        # Each frame ends with every view's render(app); a panel's view is also told when it opens (show).
+        self.rendered = (self.magnifier, loss_view.LossPanel(), details_view.Details(), self.source, self.samples)
+        self.panel_views = {"details": self.rendered[2], "source": self.source, "manifold": manifold_view.Manifold()}
+        self.map_mu = self.map_labels = None
         self.on_demand = {}  # panel → its view, once opened (ON_DEMAND): open(app), render(app), update(app)
         self.tasks = {}  # panel → the task opening it (a reference keeps it from being collected)
         self.sample_images = []
@@ -257,7 +267,7 @@ class App:
             views.when_visible(first_formula, self.typeset_article)
 
     def typeset_article(self):
-        self.task_article = asyncio.ensure_future(views.typeset_article())
+        self.tasks["article"] = asyncio.ensure_future(article_view.typeset_article())
 
     def read_hash(self, problems):
         text = js.location.hash
@@ -400,8 +410,8 @@ class App:
         self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
         self.on(self.dom.el("set-b"), "click", lambda e: self.set_interp_end(1))
         self.on(self.dom.el("interp-slider"), "input", lambda e: self.interpolation.slide(self, int(e.target.value)))
-        self.on(self.dom.el("export-png"), "click", lambda e: views.export_png(self))
-        self.on(self.dom.el("export-json"), "click", lambda e: views.export_json(self))
+        self.on(self.dom.el("export-png"), "click", lambda e: export_view.export_png(self))
+        self.on(self.dom.el("export-json"), "click", lambda e: export_view.export_json(self))
         self.on(self.dom.el("share-button"), "click", self.share)
         for link in js.document.querySelectorAll("a.tool-link"):
             self.on(link, "click", self.follow_tool_link)
@@ -540,12 +550,8 @@ class App:
             button.setAttribute("aria-pressed", "true" if on else "false")
         if panel == "prior":
             self.dom.el("prior-layer").innerHTML = latent_plot.prior_markup(self.plot) if on else ""
-        elif panel == "manifold":
-            self.task_manifold = asyncio.ensure_future(self.manifold.show(self, on))
-        elif panel == "source" and on:
-            self.task_source = asyncio.ensure_future(self.source.build(self))
-        elif panel == "details" and on:
-            self.task_details = asyncio.ensure_future(self.open_details())
+        elif panel in self.panel_views:
+            self.tasks[panel] = asyncio.ensure_future(self.panel_views[panel].show(self, on))
         elif panel in ON_DEMAND and on:
             self.tasks[panel] = asyncio.ensure_future(self.open_on_demand(panel))
 
@@ -562,10 +568,6 @@ class App:
                 self.maths.load(module)
             self.on_demand.setdefault(panel, getattr(adapter, class_name)())
         await self.on_demand[panel].open(self)
-
-    async def open_details(self):
-        await self.details.build(self)
-        self.request(encode=False)
 
     def set_interp_end(self, which):
         self.interpolation.set_end(self, which)
@@ -758,11 +760,8 @@ class App:
         dom.text("z-mode", mode)
         if self.models.decoder is not None:
             self.put_image("reconstruction", self.x_hat)
-        self.magnifier.render(self)
-        self.loss_panel.render(self)
-        self.details.render(self)
-        self.source.check_runtime(self)
-        self.samples.render(self, self.sample_zs, self.sample_images)
+        for view in self.rendered:
+            view.render(self)
         for view in self.on_demand.values():
             view.render(self)
 

@@ -245,7 +245,7 @@ class VqView:
             if quantiser(app) == used:
                 self.quantised_with = used
                 break
-        app.source.check_runtime(app)
+        app.source.render(app)  # says so if an edit was set aside
 
     async def run(self, app, session, name, values, shape):
         ort = app.models.ort

@@ -23,3 +23,23 @@ def test_article_figures_match_the_model_card():
     knn = re.search(r"dots gets ([\d.]+)% of the test digits' labels right", html)
     assert knn, "the article no longer quotes the kNN accuracy"
     assert float(knn.group(1)) == round(100 * metrics["knn10_accuracy"], 1)
+
+
+def test_vq_section_figures_match_the_vq_model_card():
+    """Section 7 quotes the VQ-VAE's card (models/vq/model_card.json): each `data-vq` figure, as rounded there."""
+    html = (REPO / "web" / "index.html").read_text()
+    card = json.loads((REPO / "models" / "vq" / "model_card.json").read_text())
+    figures = {
+        **{key: card[key] for key in ("code_dim", "num_codes", "commitment_cost")},
+        **card["metrics"],
+        **{f"vae_{key}": value for key, value in card["vae"]["metrics"].items()},
+    }
+    quoted = re.findall(r'data-vq="(\w+)">([\d.]+)<', html)
+    assert {key for key, _ in quoted} >= {"test_mse", "vae_test_mse", "presets_mse", "vae_presets_mse", "perplexity"}
+    for key, text in quoted:
+        decimals = len(text.partition(".")[2])
+        assert float(text) == round(figures[key], decimals), f"the article says {key} = {text}, the card {figures[key]}"
+    bits = re.search(r"49 × log₂ (\d+) = (\d+)\s+bits", html)
+    assert bits and int(bits.group(1)) == card["num_codes"]
+    assert int(bits.group(2)) == 49 * (card["num_codes"].bit_length() - 1)
+    assert ("no code is left unused" in html) == (card["metrics"]["unused_codes"] == 0)

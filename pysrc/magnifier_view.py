@@ -1,0 +1,41 @@
+"""The magnifier under the numbers: the latent map around μ, zoomed so that σ's ellipses are readable."""
+
+import asyncio
+
+import latent_plot
+from svg import num
+
+
+class Magnifier:
+    """The zoom around μ under the numbers; its map points change only when μ or σ do."""
+
+    def __init__(self):
+        self.window = None
+        self.index = None  # the map's points on a grid: a new μ (every drawing frame) visits only those near it
+        self.indexing = None  # the points an index is being built for
+
+    def render(self, app):
+        if app.mu is None:
+            return
+        zoom = latent_plot.Zoom(app.mu, app.sigma)
+        key = (tuple(app.mu), zoom.half)
+        if key != self.window and app.map_mu is not None:
+            self.window = key
+            index = self.index if self.index is not None and self.index.points is app.map_mu else None
+            if index is None and self.indexing is not app.map_mu:
+                # Built just after this frame rather than in it: the first view does not wait for it.
+                self.indexing = app.map_mu
+                asyncio.get_event_loop().call_later(0.05, self.build_index, app.map_mu)
+            markup = zoom.scatter_markup(app.map_mu, app.map_labels, index=index)
+            app.dom.el("zoom-scatter").innerHTML = markup
+            app.dom.text("zoom-caption", f"around μ, magnified ×{num(zoom.k / app.plot.x.k, 0)}")
+        app.dom.el("zoom-overlay").innerHTML = zoom.overlay_markup(app.sigma, app.z)
+
+    def build_index(self, points):
+        self.index = latent_plot.PointIndex(points)
+
+    def index_for(self, points):
+        """The grid index of the map, built now if the one scheduled after the first frame has not run yet."""
+        if self.index is None or self.index.points is not points:
+            self.build_index(points)
+        return self.index
