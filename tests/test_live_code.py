@@ -510,58 +510,57 @@ def test_edited_distances_and_lookup_run_on_the_real_codebook(registry):
 
 
 @pytest.mark.parametrize(
-    ("returned", "expected"),
+    ("function", "returned", "expected"),
     [
-        ("min(distances)", "a float (line {line}), expected an int from 0 to 3 (an index, not a value)"),
-        ("True", "True (line {line}), expected an int from 0 to 3 (an index, not a value)"),
-        ("0.0", "a float (line {line}), expected an int from 0 to 3 (an index, not a value)"),
-        ("[0]", "a list (line {line}), expected an int from 0 to 3 (an index, not a value)"),
-        ("None", "None (line {line}), expected an int from 0 to 3 (an index, not a value)"),
-        ("len(distances)", "4 (line {line}), expected an int from 0 to 3"),
-        ("-1", "-1 (line {line}), expected an int from 0 to 3"),
-        ("10 ** 400", "an int far out of range (line {line}), expected an int from 0 to 3"),
-    ],
-)
-def test_nearest_code_must_return_an_index_in_range(returned, expected):
-    source = edit("quantizer", NEAREST_RETURN, f"    return {returned}")
-    error = failure("quantizer", source)
-    line = line_of(source, f"    return {returned}")
-    assert error.message == "nearest_code returned " + expected.format(line=line)
-    assert (error.line, error.function) == (line, "nearest_code")
-
-
-@pytest.mark.parametrize(
-    ("returned", "expected"),
-    [
-        ("[1.0, 2.0]", "2 values (line {line}), expected 4"),
-        ("[math.inf] * len(codebook)", "inf in position 0 (line {line}) — results must be finite numbers"),
-        ("{k: 0.0 for k in range(len(codebook))}", "a dict (line {line}), expected a list of 4 numbers"),
-        ("[str(k) for k in range(len(codebook))]", "a str in position 0 (line {line}), expected a number"),
-    ],
-)
-def test_squared_distances_must_return_one_finite_number_per_code(returned, expected):
-    source = edit("quantizer", DISTANCES_RETURN, f"    return {returned}")
-    error = failure("quantizer", source)
-    assert error.message == "squared_distances returned " + expected.format(line=line_of(source, returned))
-
-
-@pytest.mark.parametrize(
-    ("returned", "expected"),
-    [
-        ("[list(codebook[k]) for k in indices[1:]]", "4 rows (line {line}), expected 5"),
-        ("[list(codebook[k])[:2] for k in indices]", "2 values in row 0 (line {line}), expected 3"),
-        ("[codebook[k][0] for k in indices]", "a float in row 0 (line {line}), expected a list of 3 numbers"),
+        # One finite number per code (Apply's small codebook has 4).
+        ("squared_distances", "[1.0, 2.0]", "2 values (line {line}), expected 4"),
         (
+            "squared_distances",
+            "[math.inf] * len(codebook)",
+            "inf in position 0 (line {line}) — results must be finite numbers",
+        ),
+        (
+            "squared_distances",
+            "{k: 0.0 for k in range(len(codebook))}",
+            "a dict (line {line}), expected a list of 4 numbers",
+        ),
+        (
+            "squared_distances",
+            "[str(k) for k in range(len(codebook))]",
+            "a str in position 0 (line {line}), expected a number",
+        ),
+        # An int that indexes the distances: not the distance itself, not a bool, not out of range.
+        (
+            "nearest_code",
+            "min(distances)",
+            "a float (line {line}), expected an int from 0 to 3 (an index, not a value)",
+        ),
+        ("nearest_code", "True", "True (line {line}), expected an int from 0 to 3 (an index, not a value)"),
+        ("nearest_code", "0.0", "a float (line {line}), expected an int from 0 to 3 (an index, not a value)"),
+        ("nearest_code", "[0]", "a list (line {line}), expected an int from 0 to 3 (an index, not a value)"),
+        ("nearest_code", "None", "None (line {line}), expected an int from 0 to 3 (an index, not a value)"),
+        ("nearest_code", "len(distances)", "4 (line {line}), expected an int from 0 to 3"),
+        ("nearest_code", "-1", "-1 (line {line}), expected an int from 0 to 3"),
+        ("nearest_code", "10 ** 400", "an int far out of range (line {line}), expected an int from 0 to 3"),
+        # One code of 3 numbers for each of the 5 indices.
+        ("lookup", "[list(codebook[k]) for k in indices[1:]]", "4 rows (line {line}), expected 5"),
+        ("lookup", "[list(codebook[k])[:2] for k in indices]", "2 values in row 0 (line {line}), expected 3"),
+        ("lookup", "[codebook[k][0] for k in indices]", "a float in row 0 (line {line}), expected a list of 3 numbers"),
+        (
+            "lookup",
             "[[math.nan] * 3 for k in indices]",
             "nan in position 0 of row 0 (line {line}) — results must be finite numbers",
         ),
-        ("None", "None (line {line}), expected a list of 5 lists of 3 numbers"),
+        ("lookup", "None", "None (line {line}), expected a list of 5 lists of 3 numbers"),
     ],
 )
-def test_lookup_must_return_one_code_per_index(returned, expected):
-    source = edit("quantizer", LOOKUP_RETURN, f"    return {returned}")
+def test_the_quantisers_results_are_checked_against_its_inputs(function, returned, expected):
+    shipped = {"squared_distances": DISTANCES_RETURN, "nearest_code": NEAREST_RETURN, "lookup": LOOKUP_RETURN}
+    source = edit("quantizer", shipped[function], f"    return {returned}")
     error = failure("quantizer", source)
-    assert error.message == "lookup returned " + expected.format(line=line_of(source, f"    return {returned}"))
+    line = line_of(source, f"    return {returned}")
+    assert error.message == f"{function} returned " + expected.format(line=line)
+    assert (error.line, error.function) == (line, function)
 
 
 def test_an_edit_that_only_fits_the_small_codebook_fails_on_the_real_one_and_is_set_aside(registry):
