@@ -7,12 +7,11 @@ Work is scheduled at most once per animation frame. While a frame's inference is
 marks what is stale; when the frame ends, one new frame runs with the latest state. Nothing queues up.
 """
 
-import array
 import asyncio
 import random
 
 import js
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import create_proxy
 
 import article_view
 import artifacts
@@ -31,10 +30,11 @@ import manifold_view
 import narrator_view
 import sample
 import samples_view
+import vae_models
 import views
 from state import CANVAS, AppState, StateError, decode_hash, encode_hash
 from svg import NonFiniteError, num
-from views import LoadError, fetch_bytes, fetch_text, jsobj
+from views import Dom, LoadError, fetch_bytes, fetch_text, jsobj
 
 NUDGE = 0.1  # latent units per arrow-key press
 TARGET_PANELS = {  # article links that open what they point at
@@ -51,7 +51,7 @@ TARGET_PANELS = {  # article links that open what they point at
 # Views whose modules load only when first opened: panel → (modules, the view's class in the last, its title).
 ON_DEMAND = {
     "kl": (("kl_evidence", "kl_view"), "KlView", "KL"),
-    "vq": (("quantizer", "vq_grid", "vq_view"), "VqView", "VQ-VAE"),
+    "vq": (("quantizer", "vq_grid", "vq_graph", "vq_details", "vq_view"), "VqView", "VQ-VAE"),
 }
 PANEL_SECTIONS = {
     "details": "details",
@@ -64,124 +64,11 @@ PANEL_SECTIONS = {
 }
 
 
-class Dom:
-    """Cached element lookups and writes that skip unchanged values (DOM writes are the expensive part)."""
-
-    def __init__(self):
-        self.elements = {}
-        self.written = {}
-
-    def el(self, element_id):
-        node = self.elements.get(element_id)
-        if node is None:
-            node = js.document.getElementById(element_id)
-            if node is not None:
-                self.elements[element_id] = node
-        return node
-
-    def text(self, element_id, value):
-        if self.written.get((element_id, "text")) != value:
-            self.written[(element_id, "text")] = value
-            self.el(element_id).textContent = value
-
-    def attr(self, element_id, name, value):
-        if self.written.get((element_id, name)) != value:
-            self.written[(element_id, name)] = value
-            self.el(element_id).setAttribute(name, value)
-
-
-class Models:
-    """The two ONNX sessions. Either may be missing; the page then says so and keeps what still works."""
-
-    def __init__(self):
-        self.ort = None  # onnxruntime-web's module, loaded by boot.mjs while Pyodide booted
-        self.encoder = None
-        self.decoder = None
-        self.runners = {}  # session name → (holder, args) of _runner
-
-    @staticmethod
-    async def _session(name):
-        """The session boot.mjs started while Pyodide booted, or a LoadError that says what went wrong."""
-        result = await getattr(js.vaeWarmStart, name)
-        path = result.path
-        if result.session is not None:
-            return result.session
-        if result.status is not None:
-            raise LoadError(f"{path} is missing (the server answered {result.status})")
-        reason = str(result.error)[:300]
-        if "backend" in reason:  # the runtime failed, not the model: say so, or the model gets the blame
-            raise LoadError(f"onnxruntime-web could not start (vendor/ort/ missing or broken): {reason}")
-        if result.size is None:
-            raise LoadError(f"{path} {reason}")
-        raise LoadError(f"{path} is not a valid ONNX model ({result.size} bytes): {reason}")
-
-    async def load(self):
-        try:
-            self.ort = await js.vaeWarmStart.ort
-        except Exception as error:
-            return [f"onnxruntime-web could not be loaded (vendor/ort/ort.wasm.min.mjs): {error}"]
-        results = await asyncio.gather(self._session("encoder"), self._session("decoder"), return_exceptions=True)
-        errors = []
-        for name, result in zip(("encoder", "decoder"), results, strict=True):
-            if isinstance(result, Exception):
-                errors.append(str(result))
-            else:
-                setattr(self, name, result)
-        js.performance.mark("vae:models-ready")
-        return errors
-
-    @staticmethod
-    def _runner(session):
-        """session.run as a property read with its argument in a JS array: run's promise comes back as a plain JS
-        promise. (A call from Python would wrap it in an asyncio future, whose callbacks wait a task each.)"""
-        args = js.Array.new()
-        holder = js.Object.new()
-        getter = js.Reflect.apply.bind(None, session.run, session, args)
-        js.Object.defineProperty(holder, "promise", jsobj({"get": getter}))
-        return holder, args
-
-    def _run(self, name, feeds):
-        runner = self.runners.get(name)
-        if runner is None:
-            runner = self.runners[name] = self._runner(getattr(self, name))
-        holder, args = runner
-        args[0] = jsobj(feeds)
-        return holder.promise
-
-    def encode_run(self, pixels):
-        """Start the encoder on 784 pixels: onnxruntime's promise of its outputs (encode_result reads them)."""
-        tensor = self.ort.Tensor.new("float32", to_js(memoryview(array.array("f", pixels))), to_js(encoder.INPUT_SHAPE))
-        return self._run("encoder", {encoder.INPUT_NAME: tensor})
-
-    @staticmethod
-    def encode_result(out):
-        mu_out, log_var_out = (getattr(out, name) for name in encoder.OUTPUT_NAMES)
-        mu = encoder.check_vector(mu_out.data.to_py().tolist(), "μ")
-        log_var = encoder.check_vector(log_var_out.data.to_py().tolist(), "log σ²")
-        return mu, log_var
-
-    async def encode(self, pixels):
-        return self.encode_result(await self.encode_run(pixels))
-
-    def decode_run(self, zs):
-        """Start decoding a batch of z in one call: one promise, one copy, however many images."""
-        flat = array.array("f", [v for z in zs for v in z])
-        tensor = self.ort.Tensor.new("float32", to_js(memoryview(flat)), to_js([len(zs), 2]))
-        return self._run("decoder", {decoder.INPUT_NAME: tensor})
-
-    @staticmethod
-    def decode_result(out, count):
-        return decoder.split_images(getattr(out, decoder.OUTPUT_NAME).data.to_py().tolist(), count)
-
-    async def decode(self, zs):
-        return self.decode_result(await self.decode_run(zs), len(zs))
-
-
 class App:
     def __init__(self):
         self.dom = Dom()
         self.state = AppState()  # the first view, the same one serve.py drew into the page before Python started
-        self.models = Models()
+        self.models = vae_models.Models()
         self.presets = None
         self.plot = latent_plot.LatentPlot((-4.5, 4.5))
         self.proxies = []

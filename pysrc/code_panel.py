@@ -1,7 +1,8 @@
-"""The code panel of the details view: the real Keras code of the encoder and the sampling layer, line by line.
+"""The code panel of the details views: the real Keras code, line by line, linked both ways to a graph.
 
-The page shows `build_encoder` and `Sampling` exactly as `training/vae.py` defines them, so what a learner reads is
-what was trained. Each line is linked to the graph parts it computes, and its `$…$` comments are set as maths.
+The VAE's details show `build_encoder` and `Sampling` exactly as `training/vae.py` defines them (the VQ-VAE's,
+`VectorQuantizer` from `training/vqvae.py`), so what a learner reads is what was trained. Each line is linked to
+the graph parts it computes, and its `$…$` comments are set as maths.
 """
 
 import ast
@@ -9,6 +10,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
+from html import escape
 
 SOURCE = "training/vae.py"
 
@@ -30,12 +32,12 @@ def _lines(source):
     return io.StringIO(source, newline="").readlines()
 
 
-def extract(source, names=("build_encoder", "Sampling")):
-    """Each named top-level def or class, decorators included, exactly as written in the file."""
+def extract(source, names=("build_encoder", "Sampling"), path=SOURCE):
+    """Each named top-level def or class, decorators included, exactly as written in the file; errors name `path`."""
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
-        raise CodeExtractError(f"{SOURCE} does not parse: {error.msg} (line {error.lineno})") from None
+        raise CodeExtractError(f"{path} does not parse: {error.msg} (line {error.lineno})") from None
     nodes = {
         node.name: node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     }
@@ -44,7 +46,7 @@ def extract(source, names=("build_encoder", "Sampling")):
     for name in names:
         node = nodes.get(name)
         if node is None:
-            raise CodeExtractError(f"{SOURCE} no longer defines {name}")
+            raise CodeExtractError(f"{path} no longer defines {name}")
         start = min([node.lineno] + [d.lineno for d in node.decorator_list])
         snippets.append(Snippet(name, start, "".join(lines[start - 1 : node.end_lineno])))
     return snippets
@@ -66,12 +68,13 @@ RULES = [
 ]
 
 
-def line_parts(line):
-    """The graph parts one line of code computes; () for lines that compute none (and for comments on their own)."""
+def line_parts(line, rules=RULES):
+    """The graph parts one line of code computes; () for lines that compute none (and for comments on their own).
+    `rules` are (pattern, parts) pairs, the first match wins: the VAE's by default; the VQ-VAE's graph has its own."""
     code = line.strip()
     if code.startswith("#"):
         return ()
-    return next((parts for pattern, parts in RULES if pattern.search(code)), ())
+    return next((parts for pattern, parts in rules if pattern.search(code)), ())
 
 
 def _comment_columns(text):
@@ -105,7 +108,7 @@ def _segments(line, column):
     return segments
 
 
-def render_plan(snippets):
+def render_plan(snippets, rules=RULES):
     """One dict per line for the page to build from: the file's line number, the exact text (without its line
     ending), the graph parts it lights, and its segments. A comment on its own line lights what the next code
     line does, so an explanation and its code light up together."""
@@ -113,7 +116,7 @@ def render_plan(snippets):
     for snippet in snippets:
         lines = _lines(snippet.text)
         columns = _comment_columns(snippet.text)
-        parts = [line_parts(line) for line in lines]
+        parts = [line_parts(line, rules) for line in lines]
         following = ()
         for index in reversed(range(len(lines))):
             if index in columns and not lines[index][: columns[index]].strip():
@@ -131,3 +134,56 @@ def render_plan(snippets):
             for index, line in enumerate(lines)
         ]
     return plan
+
+
+def lines_html(plan, highlight, typeset):
+    """The code panel's HTML from `render_plan`: one focusable line each, linked to its graph parts by `data-parts`,
+    a gap between snippets. `highlight(code)` and `typeset(tex)` return HTML (highlight.js and KaTeX in the page)."""
+    html, previous = [], None
+    for line in plan:
+        if previous is not None and line["snippet"] != previous:
+            html.append('<div class="code-gap"></div>')
+        previous = line["snippet"]
+        body = []
+        for kind, text in line["segments"]:
+            if kind == "code":
+                body.append(highlight(text))
+            elif kind == "math":
+                body.append(typeset(text))
+            else:
+                body.append(f'<span class="comment">{escape(text)}</span>')
+        parts = " ".join(line["parts"])
+        html.append(
+            f'<div class="code-line" data-parts="{parts}" data-source="{escape(line["text"])}" tabindex="0">'
+            f'<span class="ln">{line["number"]}</span><span>{"".join(body)}</span></div>'
+        )
+    return "".join(html)
+
+
+# Linking, both ways. `root` is the view's element; the functions only call its DOM methods (duck-typed), so this
+# module stays free of the browser and one mechanism serves every details view.
+LINKED = ".code-line, [data-part], .annotation, .story li"
+
+
+def own_parts(node):
+    """The parts a code line (data-parts), graph part (data-part) or story step (data-parts) belongs to."""
+    return (node.getAttribute("data-parts") or node.getAttribute("data-part") or "").split()
+
+
+def link(root, parts):
+    """Light up what in `root` belongs to these parts (code lines, graph parts, story steps); dim the rest."""
+    wanted = set(parts)
+    root.classList.toggle("linked", bool(wanted))
+    for node in root.querySelectorAll(LINKED):
+        node.classList.toggle("lit", bool(wanted & set(own_parts(node))))
+
+
+def bind_links(root, on):
+    """Pointer and focus on a code line light its graph parts, and on a graph part its code lines; leaving clears.
+    `on(node, event, handler)` adds a listener (the app keeps the proxies)."""
+    for node in root.querySelectorAll(".code-line, [data-part]"):
+        parts = own_parts(node)
+        for name in ("mouseenter", "focus"):
+            on(node, name, lambda event, parts=parts: link(root, parts))
+        for name in ("mouseleave", "blur"):
+            on(node, name, lambda event: link(root, ()))

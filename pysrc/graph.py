@@ -10,7 +10,7 @@ import re
 from html import escape
 
 from distribution import curve_domain, gaussian_pdf, pdf_curve
-from svg import NonFiniteError, element, num, polyline_points, text
+from svg import NonFiniteError, arrow_marker, element, num, polyline_points, text
 
 PARTS = ("encoder", "mu", "log_var", "sigma", "epsilon", "multiply", "add", "z", "decoder")
 DIM = 2  # latent dimensions: one number slot and one small plot each
@@ -286,20 +286,7 @@ def graph_markup():
     """(viewBox, inner SVG): the static skeleton with an id on every slot that `graph_updates` fills."""
     mx, my = MULTIPLY_AT
     ax, ay = ADD_AT
-    defs = element(
-        "defs",
-        element(
-            "marker",
-            element("path", d="M0 0L10 5L0 10z", fill="context-stroke"),
-            id="g-arrow",
-            viewBox="0 0 10 10",
-            refX=9,
-            refY=5,
-            markerWidth=6,
-            markerHeight=6,
-            orient="auto",
-        ),
-    )
+    defs = arrow_marker("g-arrow")
     parts = [
         _encoder(),
         _part("mu", _arrow("M124 160H140V78H156", "mu") + _vector("mu", "μ", MU_BOX)),

@@ -50,6 +50,7 @@ class AppState:
     kl_beta: float = 1.0  # the KL weight of the model compared
     vq_edits: list | None = None  # the VQ-VAE view: 49 codes painted by the learner, None where the encoder chose
     vq_brush: int = 0  # the code the learner paints with
+    vq_details: bool = False  # the VQ-VAE view's "Explain VQ-VAE details": the quantiser's code and live graph
     undo_stack: list = field(default_factory=list, repr=False, compare=False)
 
     # Input actions. Each one that changes the drawing saves the old drawing for Undo.
@@ -143,6 +144,8 @@ def encode_hash(state):
         vq["e"] = [[cell, k] for cell, k in enumerate(state.vq_edits) if k is not None]  # sparse: cell, code
     if state.vq_brush:
         vq["b"] = state.vq_brush
+    if state.vq_details:
+        vq["d"] = 1
     if vq:
         data["v"] = vq
     raw = json.dumps(data, separators=(",", ":")).encode()
@@ -236,14 +239,18 @@ def decode_hash(text):
     if not _is_finite_number(beta) or not 0 <= beta <= MAX_BETA:
         raise StateError("the link's KL weight β is not a valid number")
     state.kl_beta = float(beta)
-    state.vq_edits, state.vq_brush = _vq(data.get("v", {}))
+    state.vq_edits, state.vq_brush, state.vq_details = _vq(data.get("v", {}))
     return state
 
 
 def _vq(vq):
-    """The VQ-VAE view's part of a link: sparse [cell, code] edits of the 7×7 grid, and the code painted with."""
-    if not isinstance(vq, dict) or not set(vq) <= {"e", "b"}:
+    """The VQ-VAE view's part of a link: sparse [cell, code] edits of the 7×7 grid, the code painted with, and
+    whether its details are open."""
+    if not isinstance(vq, dict) or not set(vq) <= {"e", "b", "d"}:
         raise StateError("the link's VQ-VAE state has the wrong shape")
+    details = vq.get("d", 0)
+    if not (_is_int(details) and details in (0, 1)):
+        raise StateError("the link's VQ-VAE details flag is neither 0 nor 1")
     brush = vq.get("b", 0)
     if not _is_int(brush) or not 0 <= brush < VQ_MAX_CODES:
         raise StateError("the link's VQ-VAE paint code is not a valid code number")
@@ -260,4 +267,4 @@ def _vq(vq):
         if not 0 <= code < VQ_MAX_CODES:
             raise StateError("the link's VQ-VAE edits use a code number that is not valid")
         edits[cell] = code
-    return (edits if pairs else None), brush
+    return (edits if pairs else None), brush, bool(details)

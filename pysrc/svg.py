@@ -34,6 +34,24 @@ def element(tag, content="", **items):
     return f"<{tag} {attrs(**items)}>{content}</{tag}>" if content else f"<{tag} {attrs(**items)}/>"
 
 
+def arrow_marker(marker_id):
+    """<defs> with an arrowhead that takes its line's colour; a path ends in it with marker-end="url(#id)"."""
+    return element(
+        "defs",
+        element(
+            "marker",
+            element("path", d="M0 0L10 5L0 10z", fill="context-stroke"),
+            id=marker_id,
+            viewBox="0 0 10 10",
+            refX=9,
+            refY=5,
+            markerWidth=6,
+            markerHeight=6,
+            orient="auto",
+        ),
+    )
+
+
 def text(value):
     return escape(str(value))
 

@@ -14,6 +14,7 @@ import json
 import js
 from pyodide.ffi import create_proxy, to_js
 
+import code_panel
 import live_code
 
 
@@ -43,6 +44,21 @@ async def import_vendored(*paths):
     return tuple(await js_import(*(base + path for path in paths)))
 
 
+async def code_html(plan):
+    """A details view's code lines (code_panel.render_plan) as HTML: highlight.js for the code, KaTeX for the maths
+    in its comments, both imported when a details view is first opened."""
+    hljs, hljs_python, katex = await import_vendored("hljs/core.mjs", "hljs/python.js", "katex/katex.mjs")
+    highlighter = hljs.default
+    highlighter.registerLanguage("python", hljs_python.default)
+    options = jsobj({"language": "python", "ignoreIllegals": True})
+    math_options = jsobj({"throwOnError": False})
+    return code_panel.lines_html(
+        plan,
+        lambda code: highlighter.highlight(code, options).value,
+        lambda tex: katex.default.renderToString(tex, math_options),
+    )
+
+
 async def import_on_demand(*names):
     """Modules of a view that loads only when it is first opened (pysrc/<name>.py, left out of pyscript.json so
     that neither the start nor the snapshot carries them): fetched, written beside the page's other modules, and
@@ -66,6 +82,32 @@ async def onnx_session(ort, url, data):
         return await ort.InferenceSession.create(to_js(memoryview(data)), jsobj({"executionProviders": ["wasm"]}))
     except Exception as error:
         raise LoadError(f"{url} is not a valid ONNX model ({str(error).splitlines()[0][:200]})") from None
+
+
+class Dom:
+    """Cached element lookups and writes that skip unchanged values (DOM writes are the expensive part)."""
+
+    def __init__(self):
+        self.elements = {}
+        self.written = {}
+
+    def el(self, element_id):
+        node = self.elements.get(element_id)
+        if node is None:
+            node = js.document.getElementById(element_id)
+            if node is not None:
+                self.elements[element_id] = node
+        return node
+
+    def text(self, element_id, value):
+        if self.written.get((element_id, "text")) != value:
+            self.written[(element_id, "text")] = value
+            self.el(element_id).textContent = value
+
+    def attr(self, element_id, name, value):
+        if self.written.get((element_id, name)) != value:
+            self.written[(element_id, name)] = value
+            self.el(element_id).setAttribute(name, value)
 
 
 def jsobj(mapping):

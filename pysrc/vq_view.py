@@ -16,6 +16,7 @@ from pyodide.ffi import create_proxy, to_js
 
 import decoder
 import quantizer
+import vq_details
 import vq_grid
 from views import LoadError, fetch_bytes, fetch_text, jsobj, onnx_session
 
@@ -42,6 +43,7 @@ class VqView:
         self.painting = None  # pointerId of the paint stroke in progress
         self.proxies = []
         self.task = None
+        self.details = vq_details.VqDetails(self)  # "Explain VQ-VAE details", inside this view
 
     # ---- loading, checked ----
 
@@ -93,6 +95,7 @@ class VqView:
         self.on(dom.el("vq-codebook"), "click", lambda e: self.pick(app, e))
         self.on(dom.el("vq-reset"), "click", lambda e: self.edit(app, None))
         self.on(dom.el("vq-fill"), "click", lambda e: self.paint(app, range(quantizer.CELLS)))
+        self.details.bind(app)
 
     def brush(self, app):
         return app.state.vq_brush if app.state.vq_brush < len(self.codebook) else 0
@@ -181,6 +184,8 @@ class VqView:
             self.update(app)
 
     def update(self, app):
+        if self.codebook is not None:
+            self.details.update(app)
         if self.codebook is not None and not self.working and "vq" in app.state.panels:
             self.check_link(app)
             self.task = asyncio.ensure_future(self.work(app))
@@ -298,6 +303,7 @@ class VqView:
         if cell != self.focus:
             self.focus = cell
             self.mark_focus(app)
+        self.details.render(app)  # the details graph outlines the same cell; it skips what it has drawn
         if self.distances is None:
             return
         edits = app.state.vq_edits

@@ -53,6 +53,15 @@ def toggle(watch, *panels):
             watch.page.wait_for_selector(built[panel], state="attached")
 
 
+def vq_details(watch):
+    """The VQ-VAE view with its details open: the quantiser's code and its graph, drawn."""
+    toggle(watch, "vq")
+    watch.page.click("#vq-details-toggle")
+    watch.page.wait_for_selector("#vq-code-lines .code-line", state="attached")
+    watch.page.wait_for_selector('#vqg-indices[data-indices]:not([data-indices=""])', state="attached")
+    watch.settle()
+
+
 def edit_code(watch):
     """An edit to sample.py applied, so the page runs the learner's code (and says so)."""
     toggle(watch, "source")
@@ -98,6 +107,11 @@ STATES = [
     ("first view", lambda w, url: None, None),
     *((f"{p} open", lambda w, url, p=p: toggle(w, p), lambda w, p=p: toggle(w, p)) for p in PANELS),
     ("all panels open", lambda w, url: toggle(w, *PANELS), lambda w: toggle(w, *PANELS)),
+    (
+        "VQ-VAE details open",
+        lambda w, url: vq_details(w),
+        lambda w: (w.page.click("#vq-details-toggle"), toggle(w, "vq")),
+    ),
     ("edited code in use", lambda w, url: edit_code(w), None),
     ("edited quantizer in use", lambda w, url: edit_quantizer(w), None),
     ("decoder failing to load", decoder_fails, None),

@@ -192,3 +192,64 @@ def test_line_parts_ignores_comments_and_unknown_code():
     assert line_parts("    # z_mean = nothing") == ()
     assert line_parts("    print(z_mean)") == ()
     assert line_parts("    z_mean = layers.Dense(2)(x)  # $\\mu$") == ("mu",)
+
+
+def test_errors_name_the_file_asked_for():
+    with pytest.raises(CodeExtractError, match=r"^training/vqvae.py no longer defines VectorQuantizer$"):
+        extract(SOURCE, ("VectorQuantizer",), "training/vqvae.py")
+
+
+def test_lines_html_marks_parts_escapes_text_and_separates_snippets():
+    plan = render_plan(
+        [
+            code_panel.Snippet("a", 3, 'z_mean = f("<b>")  # mean $\\mu$ & <i>\n'),
+            code_panel.Snippet("b", 9, "pass\n"),
+        ]
+    )
+    html = code_panel.lines_html(plan, lambda code: f"[{code}]", lambda tex: f"<math>{tex}</math>")
+    first, gap, second = html.split("</div>", 2)
+    assert first.startswith('<div class="code-line" data-parts="mu" data-source="z_mean = f(&quot;&lt;b&gt;&quot;)')
+    assert '<span class="ln">3</span>' in first
+    assert '[z_mean = f("<b>")  ]' in first  # the highlighter gets the code as it is, and escapes it itself
+    assert '<span class="comment"># mean </span><math>\\mu</math><span class="comment"> &amp; &lt;i&gt;</span>' in first
+    assert gap == '<div class="code-gap">'
+    assert second.startswith('<div class="code-line" data-parts="" data-source="pass"')
+
+
+class Node:
+    """Just enough of a DOM element for the linking: attributes, a class list, listeners, a subtree."""
+
+    def __init__(self, selector="", children=(), **attributes):
+        self.selector, self.children, self.attributes = selector, list(children), attributes
+        self.classes, self.listeners = set(), {}
+        self.classList = self
+
+    def toggle(self, name, on):
+        (self.classes.add if on else self.classes.discard)(name)
+
+    def getAttribute(self, name):
+        return self.attributes.get(name)
+
+    def querySelectorAll(self, selectors):
+        wanted = {s.strip() for s in selectors.split(",")}
+        return [child for child in self.children if child.selector in wanted]
+
+
+def test_linking_lights_both_ways_and_clears():
+    lines = [Node(".code-line", **{"data-parts": p}) for p in ("flatten", "lookup argmin", "")]
+    parts = [Node("[data-part]", **{"data-part": p}) for p in ("flatten", "argmin", "lookup")]
+    root = Node(children=[*lines, *parts])
+    code_panel.bind_links(root, lambda node, event, handler: node.listeners.setdefault(event, handler))
+    assert all(set(node.listeners) == {"mouseenter", "focus", "mouseleave", "blur"} for node in [*lines, *parts])
+
+    lines[1].listeners["mouseenter"](None)  # a code line: its two parts, and every line that shares one
+    assert [n.attributes.get("data-part") for n in parts if "lit" in n.classes] == ["argmin", "lookup"]
+    assert [lines.index(n) for n in lines if "lit" in n.classes] == [1]
+    assert "linked" in root.classes
+    parts[0].listeners["focus"](None)  # a graph part: the code lines that compute it
+    assert [lines.index(n) for n in lines if "lit" in n.classes] == [0]
+    assert [n.attributes["data-part"] for n in parts if "lit" in n.classes] == ["flatten"]
+    parts[0].listeners["blur"](None)
+    assert not root.classes and not any("lit" in n.classes for n in [*lines, *parts])
+    lines[2].listeners["mouseenter"](None)  # a line that computes nothing lights nothing and dims nothing
+    assert not root.classes

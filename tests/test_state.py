@@ -240,6 +240,7 @@ states = st.builds(
         lambda edits: any(k is not None for k in edits)  # a grid with no edit is None, as the view keeps it
     ),
     vq_brush=st.integers(0, VQ_MAX_CODES - 1),
+    vq_details=st.booleans(),
 )
 
 
@@ -339,6 +340,9 @@ def test_the_kl_view_state_round_trips_and_defaults_stay_out_of_the_link():
         ({"e": [[3, 1], [3, 2]]}, "a cell twice"),
         ({"e": [[3, 256]]}, "code number"),
         ({"e": [[i % 49, 0] for i in range(50)]}, "wrong shape"),
+        ({"d": 2}, "details flag"),
+        ({"d": True}, "details flag"),
+        ({"d": "1"}, "details flag"),
     ],
 )
 def test_a_bad_vq_view_state_is_named(vq, why):
@@ -349,10 +353,11 @@ def test_a_bad_vq_view_state_is_named(vq, why):
 def test_the_vq_view_state_round_trips_sparsely_and_defaults_stay_out_of_the_link():
     edits = [None] * 49
     edits[0], edits[24], edits[48] = 3, 15, 0
-    state = AppState(panels={"vq"}, vq_edits=edits, vq_brush=7)
+    state = AppState(panels={"vq"}, vq_edits=edits, vq_brush=7, vq_details=True)
     assert decode_hash(encode_hash(state)) == state
     raw = json.loads(zlib.decompress(base64.urlsafe_b64decode(encode_hash(state)[3:] + "==")))
-    assert raw["v"] == {"e": [[0, 3], [24, 15], [48, 0]], "b": 7}
+    assert raw["v"] == {"e": [[0, 3], [24, 15], [48, 0]], "b": 7, "d": 1}
+    assert decode_hash(encode_hash(AppState(vq_details=True))).vq_details is True
     # No edits (or a grid whose edits were all reset) and brush 0 add nothing to the link.
     for quiet in (AppState(), AppState(vq_edits=[None] * 49)):
         assert "v" not in json.loads(zlib.decompress(base64.urlsafe_b64decode(encode_hash(quiet)[3:] + "==")))

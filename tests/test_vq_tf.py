@@ -68,6 +68,24 @@ def test_page_losses_equal_the_keras_layer(layer, codebook, encoded):
         assert codebook_loss > 0
 
 
+def test_the_details_graph_shows_the_keras_layers_losses(layer, codebook, encoded):
+    """What "Explain VQ-VAE details" prints as the two losses is what `VectorQuantizer.add_loss` adds, on the
+    shipped encoder's vectors of real test digits and presets, with the β of training."""
+    import quantizer as page
+    import vq_graph
+
+    assert vq_graph.COMMITMENT_COST == vqvae.COMMITMENT_COST == layer.commitment_cost
+    codes = [tuple(code) for code in codebook.tolist()]
+    for grid in (*encoded[:3], *encoded[-10:]):
+        layer(grid[None])
+        keras_losses = [float(loss) for loss in layer.losses]
+        vectors = grid.reshape(49, -1).tolist()
+        indices, _, distances = page.quantize(vectors, codes)
+        updates = vq_graph.graph_updates(vectors, codes, distances, indices, indices, focus=24)
+        shown = [float(updates[(f"vqg-{name}", "data-value")]) for name in ("codebook-loss", "commitment-loss")]
+        assert shown == pytest.approx(keras_losses, rel=1e-5)
+
+
 def test_the_straight_through_estimator(layer, encoded):
     """The decoder's gradient reaches the encoder unchanged (the lookup counts as the identity), and only the
     codebook loss moves the codes: the chosen ones, toward their vectors.
