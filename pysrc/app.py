@@ -85,7 +85,8 @@ class App:
         self.steps = None  # the frame in flight (frame_steps), waiting on onnxruntime
         self.ready = False  # data-ready written
         self.frames = 0
-        self.maths = live_code.Registry()  # the swappable maths: the shipped functions, or the learner's edits
+        # The swappable maths: the shipped functions, or the learner's edits (a view's module joins when it loads).
+        self.maths = live_code.Registry(later={module for modules, *_ in ON_DEMAND.values() for module in modules})
         self.drawing = drawing_view.Drawing()
         self.latent = latent_view.LatentView()
         self.magnifier = magnifier_view.Magnifier()
@@ -283,6 +284,8 @@ class App:
             except LoadError as error:
                 self.message(f"The {title} view could not load: {error}", error=True)
                 return
+            for module in set(modules) & set(live_code.MODULES):
+                self.maths.load(module)
             self.on_demand.setdefault(panel, getattr(adapter, class_name)())
         await self.on_demand[panel].open(self)
 

@@ -16,7 +16,6 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-LATENT_DIM = 2
 # Apply checks each function on a few inputs and may take a moment; the page then calls it every frame.
 APPLY_STEPS = 200_000
 APPLY_SECONDS = 0.5
@@ -25,19 +24,44 @@ CALL_SECONDS = 0.2
 MESSAGE_CHARS = 200
 
 
-class Swappable(NamedTuple):
-    """Where a function the learner may rewrite lives, and the inputs a rewrite must survive to be used."""
+class Numbers(NamedTuple):
+    """A result the page draws: a list of `count` finite numbers."""
 
-    module: str
-    samples: tuple[tuple[tuple[float, ...], ...], ...]
+    count: int
     positive: bool = False  # σ is a scale: zero or negative makes the curves and the sample meaningless
 
+
+class Index(NamedTuple):
+    """A result that picks one of `count` things: an int from 0 to count − 1."""
+
+    count: int
+
+
+class Rows(NamedTuple):
+    """A grid of vectors: `count` lists of `length` finite numbers each."""
+
+    count: int
+    length: int
+
+
+class Swappable(NamedTuple):
+    """Where a function the learner may rewrite lives, the inputs a rewrite must survive to be used, and what it must
+    return for given inputs (Numbers, Index or Rows), worked out from the page's own arguments."""
+
+    module: str
+    samples: tuple[tuple, ...]
+    returns: Callable
+
+
+# A small codebook for the quantiser's checks: 4 codes of 3 numbers. (0.5, 0, −0.5) is as near code 0 as code 1,
+# a tie that the argmin breaks towards the first; (200, −300, 1000) is far from every code.
+CODES = ((0.0, 0.0, 0.0), (1.0, 0.0, -1.0), (-1.0, 0.0, 1.0), (0.5, 2.0, 0.5))
 
 SWAPPABLE = {
     "sigma_from_log_var": Swappable(
         "distribution",
         samples=(((0.0, 0.0),), ((-3.0, 2.5),), ((8.0, -8.0),)),
-        positive=True,
+        returns=lambda log_var: Numbers(len(log_var), positive=True),
     ),
     "reparameterize": Swappable(
         "sample",
@@ -46,12 +70,40 @@ SWAPPABLE = {
             ((-2.5, 3.0), (0.1, 4.0), (-1.7, 2.2)),
             ((40.0, -40.0), (20.0, 0.01), (3.0, -3.0)),
         ),
+        returns=lambda mu, sigma, epsilon: Numbers(len(mu)),
     ),
     "kl_divergence": Swappable(
         "loss",
         samples=(((0.0, 0.0), (0.0, 0.0)), ((-2.5, 3.0), (-3.0, 2.5)), ((4.0, -4.0), (8.0, -8.0))),
+        returns=lambda mu, log_var: Numbers(len(mu)),
+    ),
+    "squared_distances": Swappable(
+        "quantizer",
+        samples=(
+            ((1.0, 0.0, -1.0), CODES),
+            ((0.5, 0.0, -0.5), CODES),
+            ((200.0, -300.0, 1000.0), CODES),
+            ((2.0, -1.0, 0.5), CODES[:1]),
+        ),
+        returns=lambda vector, codebook: Numbers(len(codebook)),
+    ),
+    "nearest_code": Swappable(
+        "quantizer",  # the distances of the vectors above: one nearest, a tie, a far vector, a single code
+        samples=(
+            ([2.0, 0.0, 8.0, 6.5],),
+            ([0.5, 0.5, 4.5, 5.0],),
+            ([1_130_000.0, 1_131_602.0, 1_128_402.0, 1_130_004.5],),
+            ([5.25],),
+        ),
+        returns=lambda distances: Index(len(distances)),
+    ),
+    "lookup": Swappable(
+        "quantizer",
+        samples=(([0, 1, 1, 3, 2], CODES), ([0], CODES[:1])),
+        returns=lambda indices, codebook: Rows(len(indices), len(codebook[0])),
     ),
 }
+MODULES = tuple(dict.fromkeys(swappable.module for swappable in SWAPPABLE.values()))  # the ones a learner edits
 
 
 class EditError(Exception):
@@ -186,28 +238,49 @@ def _a(value):
     return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
-def _checked(result, line, positive, function, module):
-    """The result as a fresh list of floats the page can draw, or an EditError saying what is wrong."""
+def _checked(result, line, expected, function, module):
+    """The result in a fresh form the page can use (floats, lists of floats, an int), or an EditError saying what is
+    wrong with it. `expected` is what the function must return for the arguments it was given."""
     at = f" (line {line})" if line else ""
 
     def fail(problem):
         raise EditError(f"{function} returned {problem}", line, function, module)
 
-    # Exact types only: a subclass could run the learner's code (__len__, __float__) outside the budget.
+    # Exact types only: a subclass could run the learner's code (__len__, __float__, __index__) outside the budget.
+    if type(expected) is Index:
+        last = expected.count - 1
+        if type(result) is not int:
+            fail(f"{_a(result)}{at}, expected an int from 0 to {last} (an index, not a value)")
+        if not 0 <= result <= last:
+            shown = str(result) if abs(result) < 10**15 else "an int far out of range"
+            fail(f"{shown}{at}, expected an int from 0 to {last}")
+        return result
+    if type(expected) is Rows:
+        if type(result) not in (list, tuple):
+            fail(f"{_a(result)}{at}, expected a list of {expected.count} lists of {expected.length} numbers")
+        if len(result) != expected.count:
+            fail(f"{len(result)} row{'' if len(result) == 1 else 's'}{at}, expected {expected.count}")
+        return [_numbers(row, expected.length, False, at, fail, row=i) for i, row in enumerate(result)]
+    return _numbers(result, expected.count, expected.positive, at, fail)
+
+
+def _numbers(result, count, positive, at, fail, row=None):
+    """A list of `count` finite numbers as fresh floats; `row` names it within a grid."""
+    in_row, of_row = ("", "") if row is None else (f" in row {row}", f" of row {row}")
     if type(result) not in (list, tuple):
-        fail(f"{_a(result)}{at}, expected a list of {LATENT_DIM} numbers")
-    if len(result) != LATENT_DIM:
-        fail(f"{len(result)} value{'' if len(result) == 1 else 's'}{at}, expected {LATENT_DIM}")
+        fail(f"{_a(result)}{in_row}{at}, expected a list of {count} numbers")
+    if len(result) != count:
+        fail(f"{len(result)} value{'' if len(result) == 1 else 's'}{in_row}{at}, expected {count}")
     numbers = []
     for position, value in enumerate(result):
         if type(value) not in (int, float):
-            fail(f"{_a(value)} in position {position}{at}, expected a number")
+            fail(f"{_a(value)} in position {position}{of_row}{at}, expected a number")
         try:
             number = float(value)
         except OverflowError:  # an int beyond any float
             number = math.inf if value > 0 else -math.inf
         if not math.isfinite(number):
-            fail(f"{number!r} in position {position}{at} — results must be finite numbers")
+            fail(f"{number!r} in position {position}{of_row}{at} — results must be finite numbers")
         if positive and number <= 0:
             fail(f"{number!r} in position {position}{at}; σ must be positive")
         numbers.append(number)
@@ -215,23 +288,24 @@ def _checked(result, line, positive, function, module):
 
 
 class _Guarded:
-    """An edited function as the page calls it: counted, checked, never handing back what it can't draw."""
+    """An edited function as the page calls it: counted, checked, never handing back what it can't use."""
 
     def __init__(self, name, fn, filename, module):
         self.__name__ = self.__qualname__ = name
         self.fn = fn
         self.filename = filename
         self.module = module
-        self.positive = SWAPPABLE[name].positive
+        self.returns = SWAPPABLE[name].returns
 
     def __call__(self, *args):
         return self.run(args, CALL_STEPS, CALL_SECONDS)
 
     def run(self, args, steps, seconds):
+        expected = self.returns(*args)  # from the page's arguments, before the edit can touch them
         # Copies, so an edit that changes mu in place cannot change the page's own state.
         args = [list(arg) if isinstance(arg, (list, tuple)) else arg for arg in args]
         result, line = _run(self.fn, args, self.filename, steps, seconds, self.__name__, self.module)
-        return _checked(result, line, self.positive, self.__name__, self.module)
+        return _checked(result, line, expected, self.__name__, self.module)
 
 
 def _compile(source, filename, module):
@@ -245,13 +319,18 @@ def _compile(source, filename, module):
         raise EditError(f"the code cannot be compiled: {error}", None, None, module) from None
 
 
+def _names(module):
+    """The swappable functions a module defines."""
+    return [name for name, swappable in SWAPPABLE.items() if swappable.module == module]
+
+
 def apply_module(module_name, source, original_source=None):
     """Run an edited module and check its swappable functions; an EditError says what to fix and where.
 
     An edit identical to original_source (up to trailing whitespace) gives back the shipped functions,
     which then run directly, uncounted.
     """
-    names = [name for name, swappable in SWAPPABLE.items() if swappable.module == module_name]
+    names = _names(module_name)
     if not names:
         raise ValueError(f"{module_name!r} has no functions a learner can swap")
     if original_source is not None and source.rstrip() == original_source.rstrip():
@@ -276,15 +355,28 @@ def apply_module(module_name, source, original_source=None):
 
 
 class Registry:
-    """What the page calls for each swappable name: the shipped function, or the learner's last good edit."""
+    """What the page calls for each swappable name: the shipped function, or the learner's last good edit.
 
-    def __init__(self):
-        modules = {swappable.module for swappable in SWAPPABLE.values()}
-        self.original_sources = {module: original_source(module) for module in modules}
-        self._originals = {name: _shipped(name) for name in SWAPPABLE}
-        self._current = dict(self._originals)
-        self._good = {module: [] for module in modules}  # each module's accepted edits, newest last
+    Modules in `later` belong to a view that loads on demand: the page does not import them until load(). Until
+    then an edit to them is checked and runs all the same, only not compared with the shipped text.
+    """
+
+    def __init__(self, later=()):
+        self.original_sources = {}  # module → its shipped text, once loaded
+        self._originals = {}
+        self._current = {}
+        self._good = {module: [] for module in MODULES}  # each module's accepted edits, newest last
         self.last_error = None
+        for module in MODULES:
+            if module not in later:
+                self.load(module)
+
+    def load(self, module):
+        """Take in a module's shipped code, once the page has imported it (again: nothing changes)."""
+        if module not in self.original_sources:
+            self.original_sources[module] = original_source(module)
+            self._originals.update({name: _shipped(name) for name in _names(module)})
+            self._install(module)
 
     def __getattr__(self, name):
         if name in SWAPPABLE:
@@ -311,7 +403,7 @@ class Registry:
 
     def apply(self, module_name, source):
         """Swap in all the swappable functions of an edited module, or none: EditError changes nothing."""
-        applied = apply_module(module_name, source, self.original_sources[module_name])
+        applied = apply_module(module_name, source, self.original_sources.get(module_name))
         good = self._good[module_name]
         if applied.edited:
             good.append(applied)
@@ -341,6 +433,10 @@ class Registry:
 
     def _install(self, module):
         good = self._good[module]
-        for name, swappable in SWAPPABLE.items():
-            if swappable.module == module:
-                self._current[name] = good[-1].functions[name] if good else self._originals[name]
+        for name in _names(module):
+            if good:
+                self._current[name] = good[-1].functions[name]
+            elif name in self._originals:
+                self._current[name] = self._originals[name]
+            else:  # reset before the page has loaded the module: nothing to call until it does
+                self._current.pop(name, None)

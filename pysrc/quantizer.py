@@ -39,7 +39,7 @@ def lookup(indices, codebook):
     return [list(codebook[k]) for k in indices]
 
 
-def quantize(vectors, codebook, squared_distances=squared_distances, nearest_code=nearest_code):
+def quantize(vectors, codebook, squared_distances=squared_distances, nearest_code=nearest_code, lookup=lookup):
     """(indices, quantized, distances) for a list of vectors. The page passes a learner's edited functions in."""
     distances = [squared_distances(vector, codebook) for vector in vectors]
     indices = [nearest_code(row) for row in distances]

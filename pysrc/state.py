@@ -10,13 +10,15 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
+import live_code
+
 PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate", "kl", "vq")
 KL_MODES = ("replay", "beta")  # the "Why the KL term?" view: the training replay, or the KL weight β
 MAX_EPOCH = 10_000
 MAX_BETA = 1_000.0
 VQ_CELLS = 49  # the VQ-VAE's 7×7 code grid
 VQ_MAX_CODES = 256  # a link may name codes up to this; the page checks them against the codebook it loads
-EDITABLE_MODULES = ("distribution", "sample", "loss")
+EDITABLE_MODULES = live_code.MODULES
 CANVAS = 280  # drawing-canvas size, in CSS pixels
 MAX_POINTS = 20_000
 MAX_STROKES = 500

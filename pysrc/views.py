@@ -135,19 +135,38 @@ def when_visible(element, start):
     js.IntersectionObserver.new(callback, jsobj({"rootMargin": "200px"})).observe(element)
 
 
-STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss"]
+STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss", "quantizer"]
 SAVED_CODE = "vae-explainer:code"
 EDITOR_LABEL = "Source of the module in the selected tab (editable ones run when you press Apply)"
+# CodeMirror's default colours under 4.5:1 against the editor's white or its active line (f-strings, invalid text,
+# type names), darkened; every other colour of its default highlight style is kept.
+DARKER = {"#e40": "#b83000", "#f00": "#c00", "#085": "#074"}
+
+
+def readable_highlighting(language):
+    """CodeMirror's default highlight style with the DARKER colours: it then replaces the default one."""
+    specs = js.Array.new()
+    for spec in language.defaultHighlightStyle.specs:
+        color = getattr(spec, "color", None)
+        if color in DARKER:
+            spec = js.Object.assign(js.Object.new(), spec, jsobj({"color": DARKER[color]}))
+        specs.push(spec)
+    return language.syntaxHighlighting(language.HighlightStyle.define(specs))
 
 
 class SourcePanel:
-    """The page's own modules in CodeMirror; the maths modules can be edited and applied live."""
+    """The page's own modules in CodeMirror; the maths modules can be edited and applied live.
+
+    A view's module that loads on demand (quantizer.py) has its tab from the start; picking it loads it.
+    """
 
     def __init__(self):
         self.view = None
         self.modules = {}  # name → the text the page loaded
         self.drafts = {}  # name → the text in the editor, kept when switching tabs
         self.current = None
+        self.wanted = None  # the tab picked last, which may still be loading
+        self.loading = None
         self.shown_error = None
 
     def restore(self, app):
@@ -171,7 +190,7 @@ class SourcePanel:
     def names(self):
         from pathlib import Path
 
-        found = sorted(p.stem for p in Path(".").glob("*.py"))
+        found = sorted({p.stem for p in Path(".").glob("*.py")} | set(live_code.MODULES))
         ordered = [n for n in STORY_ORDER if n in found] + [n for n in found if n not in STORY_ORDER]
         return [*ordered, "main"]
 
@@ -185,15 +204,15 @@ class SourcePanel:
         from pyscript.js_modules import pyscript_core
 
         codemirror = pyscript_core.codemirror
-        core, python = await codemirror.core, await codemirror.python
+        core, python, language = await codemirror.core, await codemirror.python, await codemirror.language
         tabs = []
         for name in self.names():
             if name == "main":
                 self.modules[name] = await fetch_text("pysrc/main.py")
-            else:
+            elif name in app.maths.original_sources or name not in live_code.MODULES:  # else loaded when picked
                 with open(f"{name}.py", encoding="utf-8") as handle:
                     self.modules[name] = handle.read()
-            editable = " editable" if name in app.maths.original_sources else ""
+            editable = " editable" if name in live_code.MODULES else ""
             tabs.append(
                 f'<button type="button" role="tab" class="{editable.strip()}" data-module="{name}"'
                 f' aria-selected="false">{name}.py</button>'
@@ -207,7 +226,7 @@ class SourcePanel:
         content = core.EditorView.contentAttributes.of(jsobj({"aria-label": EDITOR_LABEL, "tabindex": "0"}))
         options = {
             "doc": "",
-            "extensions": to_js([core.basicSetup, python.python(), content]),
+            "extensions": to_js([core.basicSetup, python.python(), readable_highlighting(language), content]),
             "parent": app.dom.el("source-editor"),
         }
         self.view = core.EditorView.new(jsobj(options))
@@ -221,13 +240,17 @@ class SourcePanel:
         self.view.dispatch(jsobj({"changes": change}))
 
     def select(self, app, name):
+        self.wanted = name
+        if name not in self.modules:
+            self.loading = asyncio.ensure_future(self.load(app, name))
+            return
         if self.current is not None:
             self.drafts[self.current] = self.text()
         self.current = name
         self.set_text(self.drafts.get(name, self.modules[name]))
         for button in js.document.querySelectorAll("#source-tabs button"):
             button.setAttribute("aria-selected", "true" if button.dataset.module == name else "false")
-        editable = name in app.maths.original_sources
+        editable = name in live_code.MODULES
         app.dom.el("apply-button").disabled = not editable
         app.dom.el("reset-button").disabled = not editable
         link = app.dom.el("repo-link")
@@ -235,7 +258,21 @@ class SourcePanel:
         self.update_download(app)
         self.show_error(app, None)
 
+    async def load(self, app, name):
+        """A module of a view not opened yet: fetched and imported as the view would, then shown."""
+        try:
+            await import_on_demand(name)
+        except LoadError as error:
+            app.message(f"{name}.py could not be loaded: {error}", error=True)
+            return
+        app.maths.load(name)
+        self.modules[name] = app.maths.original_sources[name]
+        if self.wanted == name:
+            self.select(app, name)
+
     def update_download(self, app):
+        if self.view is None:  # the panel was never opened: nothing to download yet
+            return
         link = app.dom.el("download-module")
         if link.href.startswith("blob:"):
             js.URL.revokeObjectURL(link.href)

@@ -3,7 +3,9 @@ learner painting codes onto that grid.
 
 All of it loads when the view is first opened (app.py imports this module, vq_grid and quantizer then): the
 codebook, checked against its manifest, and the two networks from models/vq/. The quantiser runs in Python
-between them; the markup comes from vq_grid; this module fetches, runs onnxruntime and writes the DOM.
+between them, through app.maths: the shipped functions or the learner's edits from the Source panel, and the grid is
+quantised and decoded again whenever those change. The markup comes from vq_grid; this module fetches, runs
+onnxruntime and writes the DOM.
 """
 
 import array
@@ -22,6 +24,7 @@ FOLDER = "models/vq/"
 ENCODER, DECODER = FOLDER + "encoder.onnx", FOLDER + "decoder.onnx"
 MANIFEST, CODEBOOK = FOLDER + "codebook.json", FOLDER + "codebook.bin"
 FIRST_FOCUS = 24  # the centre cell: its distances are shown until the learner points at another
+QUANTISER = ("squared_distances", "nearest_code", "lookup")  # quantizer.py's functions a learner may edit
 
 
 class RunError(RuntimeError):
@@ -36,7 +39,8 @@ class VqView:
         self.loading = None
         self.pixels = None  # the input last encoded (app.pixels is a new list for every new input)
         self.vectors = self.indices = self.distances = None
-        self.decoded = None  # the grid last decoded
+        self.quantised_with = None  # the quantiser's functions that made indices and distances
+        self.decoded = None  # (grid, lookup) last decoded
         self.focus = FIRST_FOCUS
         self.shown_distances = None  # (cell, distances, painted code) on screen
         self.painting = None  # pointerId of the paint stroke in progress
@@ -180,8 +184,11 @@ class VqView:
     # ---- the frame's work: encode a new input, decode a new grid ----
 
     def render(self, app):
-        """Called with every frame of the app: a new input is encoded again, through the same quantiser."""
-        if self.codebook is not None and self.pixels is not app.pixels:
+        """Called with every frame of the app: a new input is encoded again, and a new quantiser (an edit applied or
+        reset in the Source panel) quantises and decodes again."""
+        if self.codebook is None:
+            return
+        if self.pixels is not app.pixels or (self.vectors is not None and self.quantised_with != quantiser(app)):
             self.update(app)
 
     def update(self, app):
@@ -213,7 +220,7 @@ class VqView:
         except StopIteration:
             pass
         except quantizer.CodebookError as failure:
-            self.indices = self.decoded = None
+            self.vectors = self.indices = self.decoded = None
             self.status(app, f"The VQ-VAE cannot be shown: {failure}", error=True)
         finally:
             if promise is None:  # the work ended, or failed in a way nobody expected: the next input starts anew
@@ -233,24 +240,43 @@ class VqView:
         while "vq" in app.state.panels and app.pixels is not None:
             if self.pixels is not app.pixels:
                 self.pixels = pixels = app.pixels
+                self.vectors = self.quantised_with = None
                 flat = yield from self.run(app, "encoder", ENCODER, pixels, [1, 28, 28, 1])
                 vectors = quantizer.grid_vectors(flat, len(self.codebook[0]), ENCODER)
                 vq_grid.check_finite(flat, ENCODER, "vectors")
-                self.indices, _, self.distances = quantizer.quantize(vectors, self.codebook)
                 self.vectors = vectors
+            if self.vectors is None:  # this input could not be encoded: nothing to decode until a new one
+                break
+            if self.quantised_with != quantiser(app):
+                self.quantise(app)
                 self.draw_encoding(app)
                 continue
-            if self.indices is None:  # this input could not be encoded: nothing to decode until a new one
-                break
             shown = vq_grid.apply_edits(self.indices, app.state.vq_edits)
-            if shown == self.decoded:
+            if (shown, app.maths.function("lookup")) == self.decoded:
                 break
             dim = len(self.codebook[0])
-            quantized = quantizer.flatten(quantizer.lookup(shown, self.codebook))
+            quantized = quantizer.flatten(app.maths.lookup(shown, self.codebook))
+            self.decoded = (shown, app.maths.function("lookup"))  # after the call: an edit failing falls back
             flat = yield from self.run(app, "decoder", DECODER, quantized, [1, quantizer.GRID, quantizer.GRID, dim])
             image = vq_grid.check_image(flat, DECODER)
-            self.decoded = shown
             self.draw_decoding(app, shown, image)
+
+    def quantise(self, app):
+        """The grid through app.maths's quantiser. An edit that fails part-way is set aside by the registry (the
+        Source panel says so), and the grid is quantised again with the code before it, all with the same code."""
+        while True:
+            used = quantiser(app)
+            self.indices, _, self.distances = quantizer.quantize(
+                self.vectors,
+                self.codebook,
+                squared_distances=app.maths.squared_distances,
+                nearest_code=app.maths.nearest_code,
+                lookup=app.maths.lookup,
+            )
+            if quantiser(app) == used:
+                self.quantised_with = used
+                break
+        app.source.render(app)  # says so if an edit was set aside
 
     def runner(self, app, network, feeds):
         if network not in self.runners:
@@ -328,8 +354,14 @@ class VqView:
         node.setAttribute("viewBox", box)
         node.setAttribute("data-cell", str(cell))
         vector = ", ".join(f"{v:.2f}" for v in self.vectors[cell])
+        chosen = "the one your edited quantizer.py picks" if "quantizer" in app.maths.edited else "the nearest"
         app.dom.text(
             "vq-distances-caption",
             f"{vq_grid.cell_name(cell)}: the encoder's vector ({vector}) and its squared distance to each code; "
-            f"the nearest, code {self.indices[cell]}, is the one it gets.",
+            f"{chosen}, code {self.indices[cell]}, is the one it gets.",
         )
+
+
+def quantiser(app):
+    """The functions the quantiser runs now: the shipped ones, or the learner's last good edit."""
+    return tuple(app.maths.function(name) for name in QUANTISER)

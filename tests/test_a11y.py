@@ -72,6 +72,17 @@ def edit_code(watch):
     watch.settle()
 
 
+def edit_quantizer(watch):
+    """quantizer.py picked in the Source panel (it loads then), edited and applied, and the VQ-VAE view running it."""
+    watch.page.click("#source-tabs [data-module=quantizer]")
+    watch.page.wait_for_selector("#source-tabs [data-module=quantizer][aria-selected=true]")
+    watch.page.click("#source-editor .cm-content")
+    type_comment(watch.page, "edited by the accessibility test")
+    watch.page.click("#apply-button")
+    watch.page.wait_for_selector("#edited-marker:has-text('quantizer.py')")
+    toggle(watch, "vq")
+
+
 def type_comment(page, words):
     """A comment typed at the end of the module's last line, key by key: no new line, so no auto-indent to meet,
     and slow enough that CodeMirror has taken each key before the next (at full speed it can drop or reorder one).
@@ -102,6 +113,7 @@ STATES = [
         lambda w: (w.page.click("#vq-details-toggle"), toggle(w, "vq")),
     ),
     ("edited code in use", lambda w, url: edit_code(w), None),
+    ("edited quantizer in use", lambda w, url: edit_quantizer(w), None),
     ("decoder failing to load", decoder_fails, None),
 ]
 # Dark mode changes colours only, so the states that show every colour are enough there (and keep `make test` short).

@@ -12,16 +12,23 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).parents[1] / "pysrc"))
 
 import distribution
-import live_code
 import loss
+import quantizer
 import sample
-from live_code import SWAPPABLE, EditError, Registry, Swappable, apply_module, original_source
+from live_code import SWAPPABLE, EditError, Registry, apply_module, original_source
 
-ORIGINAL = {module: original_source(module) for module in ("distribution", "sample", "loss")}
+ORIGINAL = {module: original_source(module) for module in ("distribution", "sample", "loss", "quantizer")}
 REPARAMETERIZE_RETURN = "    return [m + s * e for m, s, e in zip(mu, sigma, epsilon, strict=True)]"
 SIGMA_RETURN = "    return [math.exp(0.5 * v) for v in log_var]"
 MU, SIGMA, EPSILON = [0.3, -1.2], [0.5, 2.0], [1.5, -0.4]
 LOG_VAR = [-1.0, 0.8]
+DISTANCES_RETURN = "    return [math.dist(vector, code) ** 2 for code in codebook]"
+NEAREST_RETURN = "    return distances.index(min(distances))"
+FARTHEST_RETURN = "    return distances.index(max(distances))"
+LOOKUP_RETURN = "    return [list(codebook[k]) for k in indices]"
+VQ = Path(__file__).parents[1] / "models" / "vq"
+CODEBOOK = quantizer.parse_codebook((VQ / "codebook.json").read_text(), (VQ / "codebook.bin").read_bytes())
+VECTORS = [[v + 0.01 for v in code] for code in CODEBOOK]  # each next to its own code, far from another
 
 
 def edit(module, old, new):
@@ -373,23 +380,16 @@ def test_a_failed_apply_keeps_the_last_good_edit(registry):
     assert registry.sources() == {"sample": good}
 
 
-def test_all_of_a_modules_functions_swap_or_none(monkeypatch):
-    """With two swappable functions in one module, one bad function keeps both out."""
-    monkeypatch.setattr(distribution, "sigma_doubled", lambda log_var: [1.0, 1.0], raising=False)
-    table = {**SWAPPABLE, "sigma_doubled": Swappable("distribution", samples=(((0.0, 0.0),),), positive=True)}
-    monkeypatch.setattr(live_code, "SWAPPABLE", table)
-    registry = Registry()
-    tripled = edit("distribution", "math.exp(0.5 * v)", "3 * math.exp(0.5 * v)")
+def test_all_of_a_modules_functions_swap_or_none(registry):
+    """quantizer.py has three swappable functions: one bad one keeps all three out."""
+    farthest = edit("quantizer", NEAREST_RETURN, FARTHEST_RETURN)
     with pytest.raises(EditError) as caught:
-        registry.apply("distribution", tripled + "\ndef sigma_doubled(log_var):\n    return [0.0, 1.0]\n")
-    assert caught.value.function == "sigma_doubled"
-    assert registry.function("sigma_from_log_var") is distribution.sigma_from_log_var
+        registry.apply("quantizer", farthest.replace(LOOKUP_RETURN, "    return []"))
+    assert caught.value.function == "lookup"
+    assert registry.function("nearest_code") is quantizer.nearest_code
     assert registry.edited == set()
-    good = tripled + "\ndef sigma_doubled(log_var):\n    return [2.0, 2.0]\n"
-    swapped = registry.apply("distribution", good)
-    assert sorted(swapped) == ["sigma_doubled", "sigma_from_log_var"]
-    assert registry.sigma_doubled([0.0, 0.0]) == [2.0, 2.0]
-    assert registry.sigma_from_log_var([0.0, 0.0]) == [3.0, 3.0]
+    assert sorted(registry.apply("quantizer", farthest)) == ["lookup", "nearest_code", "squared_distances"]
+    assert registry.nearest_code([0.5, 0.5, 4.5, 5.0]) == 3
 
 
 # ## Runtime: the page calls edits every frame
@@ -467,6 +467,148 @@ def test_a_good_apply_clears_its_modules_error_only(registry):
     assert registry.last_error is None
 
 
+# ## The quantiser: distances, argmin and lookup over the real codebook
+
+
+def quantize(registry, vectors=VECTORS):
+    """The grid as the VQ view quantises it: the shipped quantize through the registry's current functions."""
+    return quantizer.quantize(
+        vectors,
+        CODEBOOK,
+        squared_distances=registry.squared_distances,
+        nearest_code=registry.nearest_code,
+        lookup=registry.lookup,
+    )
+
+
+def test_nearest_code_picking_the_farthest_code_changes_every_index(registry):
+    shipped_indices, _, distances = quantize(registry)
+    assert shipped_indices == list(range(16))
+    registry.apply("quantizer", edit("quantizer", NEAREST_RETURN, FARTHEST_RETURN))
+    indices, quantized, edited_distances = quantize(registry)
+    expected = quantizer.quantize(VECTORS, CODEBOOK, nearest_code=lambda d: d.index(max(d)))
+    assert (indices, quantized, edited_distances) == expected
+    assert edited_distances == distances
+    assert all(k != nearest for k, nearest in zip(indices, shipped_indices, strict=True))
+    assert registry.edited == {"quantizer"}
+    registry.reset("quantizer")
+    assert quantize(registry)[0] == shipped_indices
+    assert registry.function("nearest_code") is quantizer.nearest_code
+
+
+def test_edited_distances_and_lookup_run_on_the_real_codebook(registry):
+    manhattan = "    return [sum(abs(z - e) for z, e in zip(vector, code)) for code in codebook]"
+    source = edit("quantizer", DISTANCES_RETURN, manhattan)
+    source = source.replace(LOOKUP_RETURN, "    return [[2 * v for v in codebook[k]] for k in indices]")
+    registry.apply("quantizer", source)
+    indices, quantized, distances = quantize(registry)
+    assert distances[3] == pytest.approx(
+        [sum(abs(z - e) for z, e in zip(VECTORS[3], c, strict=True)) for c in CODEBOOK]
+    )
+    assert indices == [row.index(min(row)) for row in distances]
+    assert quantized == [[2 * v for v in CODEBOOK[k]] for k in indices]
+
+
+@pytest.mark.parametrize(
+    ("function", "returned", "expected"),
+    [
+        # One finite number per code (Apply's small codebook has 4).
+        ("squared_distances", "[1.0, 2.0]", "2 values (line {line}), expected 4"),
+        (
+            "squared_distances",
+            "[math.inf] * len(codebook)",
+            "inf in position 0 (line {line}) — results must be finite numbers",
+        ),
+        (
+            "squared_distances",
+            "{k: 0.0 for k in range(len(codebook))}",
+            "a dict (line {line}), expected a list of 4 numbers",
+        ),
+        (
+            "squared_distances",
+            "[str(k) for k in range(len(codebook))]",
+            "a str in position 0 (line {line}), expected a number",
+        ),
+        # An int that indexes the distances: not the distance itself, not a bool, not out of range.
+        (
+            "nearest_code",
+            "min(distances)",
+            "a float (line {line}), expected an int from 0 to 3 (an index, not a value)",
+        ),
+        ("nearest_code", "True", "True (line {line}), expected an int from 0 to 3 (an index, not a value)"),
+        ("nearest_code", "0.0", "a float (line {line}), expected an int from 0 to 3 (an index, not a value)"),
+        ("nearest_code", "[0]", "a list (line {line}), expected an int from 0 to 3 (an index, not a value)"),
+        ("nearest_code", "None", "None (line {line}), expected an int from 0 to 3 (an index, not a value)"),
+        ("nearest_code", "len(distances)", "4 (line {line}), expected an int from 0 to 3"),
+        ("nearest_code", "-1", "-1 (line {line}), expected an int from 0 to 3"),
+        ("nearest_code", "10 ** 400", "an int far out of range (line {line}), expected an int from 0 to 3"),
+        # One code of 3 numbers for each of the 5 indices.
+        ("lookup", "[list(codebook[k]) for k in indices[1:]]", "4 rows (line {line}), expected 5"),
+        ("lookup", "[list(codebook[k])[:2] for k in indices]", "2 values in row 0 (line {line}), expected 3"),
+        ("lookup", "[codebook[k][0] for k in indices]", "a float in row 0 (line {line}), expected a list of 3 numbers"),
+        (
+            "lookup",
+            "[[math.nan] * 3 for k in indices]",
+            "nan in position 0 of row 0 (line {line}) — results must be finite numbers",
+        ),
+        ("lookup", "None", "None (line {line}), expected a list of 5 lists of 3 numbers"),
+    ],
+)
+def test_the_quantisers_results_are_checked_against_its_inputs(function, returned, expected):
+    shipped = {"squared_distances": DISTANCES_RETURN, "nearest_code": NEAREST_RETURN, "lookup": LOOKUP_RETURN}
+    source = edit("quantizer", shipped[function], f"    return {returned}")
+    error = failure("quantizer", source)
+    line = line_of(source, f"    return {returned}")
+    assert error.message == f"{function} returned " + expected.format(line=line)
+    assert (error.line, error.function) == (line, function)
+
+
+def test_an_edit_that_only_fits_the_small_codebook_fails_on_the_real_one_and_is_set_aside(registry):
+    """Apply's codebook has 4 codes; the page's has 16, and the check counts K from the codebook it is given."""
+    source = edit("quantizer", DISTANCES_RETURN, "    return [math.dist(vector, code) ** 2 for code in codebook[:4]]")
+    registry.apply("quantizer", source)
+    assert quantize(registry) == quantizer.quantize(VECTORS, CODEBOOK)
+    error = registry.last_error
+    line = line_of(source, "codebook[:4]")
+    assert error.message == f"squared_distances returned 4 values (line {line}), expected 16"
+    assert (error.module, registry.edited) == ("quantizer", set())
+
+
+def test_an_endless_loop_in_nearest_code_on_the_real_grid_is_stopped(registry):
+    registry.apply(
+        "quantizer", edit("quantizer", NEAREST_RETURN, "    while len(distances) > 4:\n        pass\n" + NEAREST_RETURN)
+    )
+    start = time.perf_counter()
+    assert quantize(registry) == quantizer.quantize(VECTORS, CODEBOOK)
+    assert time.perf_counter() - start < 1.0
+    assert registry.last_error.message.startswith("nearest_code ran for more than 20,000 steps")
+
+
+def test_an_exception_in_nearest_code_names_its_line():
+    source = edit("quantizer", NEAREST_RETURN, "    return distances[4]")
+    error = failure("quantizer", source)
+    line = line_of(source, "distances[4]")
+    assert error.message == f"nearest_code raised IndexError on line {line}: list index out of range"
+
+
+def test_a_module_the_page_loads_later_is_imported_only_by_load(monkeypatch):
+    """The VQ view's quantizer.py is not in the page until the view opens: the registry leaves it alone until then,
+    yet a saved edit to it can be applied (checked, but not compared with the shipped text)."""
+    monkeypatch.delitem(sys.modules, "quantizer")
+    registry = Registry(later={"quantizer"})
+    assert "quantizer" not in sys.modules
+    assert set(registry.original_sources) == {"distribution", "sample", "loss"}
+    registry.apply("quantizer", ORIGINAL["quantizer"])
+    assert registry.edited == {"quantizer"} and "quantizer" not in sys.modules
+    assert registry.nearest_code([0.5, 0.5, 4.5, 5.0]) == 0
+    registry.load("quantizer")
+    assert registry.original_sources["quantizer"] == ORIGINAL["quantizer"]
+    assert registry.edited == {"quantizer"}  # the edit in use stays in use
+    registry.apply("quantizer", ORIGINAL["quantizer"])
+    assert registry.edited == set()
+    assert registry.function("nearest_code") is sys.modules["quantizer"].nearest_code
+
+
 # ## Registry bookkeeping
 
 
@@ -485,6 +627,9 @@ def test_reset_restores_the_originals(registry):
         "sigma_from_log_var": distribution.sigma_from_log_var,
         "reparameterize": sample.reparameterize,
         "kl_divergence": loss.kl_divergence,
+        "squared_distances": quantizer.squared_distances,
+        "nearest_code": quantizer.nearest_code,
+        "lookup": quantizer.lookup,
     }
     assert (registry.edited, registry.sources(), registry.last_error) == (set(), {}, None)
 
