@@ -29,6 +29,7 @@ import manifold_view
 import narrator_view
 import sample
 import samples_view
+import source_view
 import vae_models
 import views
 from state import AppState, StateError, decode_hash, encode_hash
@@ -93,7 +94,7 @@ class App:
         self.narrator = narrator_view.Narrator()
         self.samples = samples_view.Samples()
         self.interpolation = interpolation_view.Interpolation()
-        self.source = views.SourcePanel()
+        self.source = source_view.SourcePanel()
         # Each frame ends with every view's render(app); a panel's view is also told when it opens (show).
         self.rendered = (
             self.drawing,
