@@ -432,7 +432,9 @@ def _preload_python(html: str, root: Path) -> str:
         print(f"note: no preload hints for the Python files ({error})", file=sys.stderr, flush=True)
         return html
     files += re.findall(r'<script type="py" src="([^"]+)"', html)
-    links = "".join(f'  <link rel="preload" href="{href}" as="fetch" crossorigin>\n' for href in files)
+    # Low priority: at the default (high) they hold every connection to the server while PyScript's own modules wait.
+    hint = '  <link rel="preload" href="{}" as="fetch" crossorigin fetchpriority="low">\n'
+    links = "".join(hint.format(href) for href in files)
     return html.replace("</head>", links + "</head>", 1)
 
 
