@@ -155,9 +155,9 @@ class App:
         for panel in self.state.panels:
             self.show_panel(panel, True)
         self.request(encode=True)
-        first_formula = js.document.querySelector("#article .math")
-        if first_formula is not None:
-            views.when_visible(first_formula, self.typeset_article)
+        formulas = js.document.querySelectorAll("#article .math")
+        if formulas.length:
+            views.when_visible(formulas, self.typeset_article)
 
     def typeset_article(self):
         self.tasks["article"] = asyncio.ensure_future(article_view.typeset_article())

@@ -120,8 +120,9 @@ def download(filename, url):
     link.click()
 
 
-def when_visible(element, start):
-    """Run `start()` once the element comes near the viewport: the article's maths and fonts load only if read."""
+def when_visible(elements, start):
+    """Run `start()` once any of the elements comes near the viewport: the article's maths and fonts load only if
+    read, wherever the reader lands in it (a link to section 7 typesets it too)."""
 
     def seen(entries, observer):
         if any(entry.isIntersecting for entry in entries):
@@ -130,4 +131,6 @@ def when_visible(element, start):
             start()
 
     callback = create_proxy(seen)
-    js.IntersectionObserver.new(callback, jsobj({"rootMargin": "200px"})).observe(element)
+    observer = js.IntersectionObserver.new(callback, jsobj({"rootMargin": "200px"}))
+    for element in elements:
+        observer.observe(element)

@@ -70,6 +70,14 @@ def test_ready_without_errors_or_foreign_requests(watch, server_url):
     page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
 
 
+def test_a_reader_landing_on_a_later_section_gets_its_maths_typeset(watch, server_url):
+    """The maths loads when any formula comes near the viewport, not only the first (section 7's are far below)."""
+    page = watch.open(server_url)
+    watch.settle()
+    page.locator("#article-vq").scroll_into_view_if_needed()
+    page.wait_for_selector("section[aria-labelledby=article-vq] .math.typeset .katex", state="attached")
+
+
 def test_each_preset_lands_among_its_own_digits(watch, server_url, latent_map):
     page = watch.open(server_url)
     wrong = []
