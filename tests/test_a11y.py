@@ -28,9 +28,14 @@ def axe_violations(page):
         pytest.fail(f"{AXE.relative_to(REPO)} is missing: run `npm ci` (axe-core is a devDependency)")
     if not page.evaluate("typeof globalThis.axe === 'object'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
+    # Finite animations first: a panel fading in (.details' reveal, 0.35 s) is at part opacity, and so fails contrast.
     return page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(
-            v => `${v.impact} ${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"""
+        """async () => {
+            const finite = document.getAnimations().filter(a => a.effect.getComputedTiming().endTime !== Infinity);
+            await Promise.all(finite.map(a => a.finished.catch(() => null)));
+            return (await axe.run(document, {resultTypes: ['violations']})).violations.map(
+                v => `${v.impact} ${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
+        }"""
     )
 
 
@@ -59,6 +64,9 @@ def vq_details(watch):
     watch.page.click("#vq-details-toggle")
     watch.page.wait_for_selector("#vq-code-lines .code-line", state="attached")
     watch.page.wait_for_selector('#vqg-indices[data-indices]:not([data-indices=""])', state="attached")
+    # The pointer leaves the toggle: the opened details may lie under it, and a hovered line dims the others
+    # (linking, a transient state of its own), which is not the state this one checks.
+    watch.page.mouse.move(0, 0)
     watch.settle()
 
 
