@@ -10,6 +10,14 @@ import js
 import digit_input
 from state import CANVAS
 
+# Every surface that shows the drawing and takes strokes: step 1's, and the VQ-VAE view's, beside its codes
+# (painted only while that view is open).
+SURFACES = {"draw-canvas": None, "vq-draw-canvas": "vq"}
+
+
+def surfaces(app):
+    return tuple(surface for surface, panel in SURFACES.items() if panel is None or panel in app.state.panels)
+
 
 def stroke_path(points):
     """One smoothed stroke as SVG path data for Path2D: a dot for a tap, else a polyline through the spline."""
@@ -22,17 +30,19 @@ def stroke_path(points):
 class Drawing:
     def __init__(self):
         self.pointer = None  # pointerId of the stroke in progress
-        self.pen_ready = False  # whether the canvas's context is set up for paint_segment
+        self.pen_ready = set()  # the surfaces whose context is set up for paint_segment
         self.smooth_cache = {}  # id(stroke) → (stroke, its length, its smoothed points, its spline)
         self.shown_pixels = None  # the pixels last painted on the encoder-input canvas
         self.shown_preset = None  # (preset,) last shown pressed on the preset buttons
+        self.painted = ()  # the surfaces the drawing was last painted on
 
     def bind(self, app):
-        canvas = app.dom.el("draw-canvas")
-        app.on(canvas, "pointerdown", lambda e: self.pointer_down(app, e))
-        app.on(canvas, "pointermove", lambda e: self.pointer_move(app, e))
-        for name in ("pointerup", "pointercancel"):
-            app.on(canvas, name, lambda e: self.pointer_up(app, e))
+        for surface in SURFACES:
+            canvas = app.dom.el(surface)
+            app.on(canvas, "pointerdown", lambda e: self.pointer_down(app, e))
+            app.on(canvas, "pointermove", lambda e: self.pointer_move(app, e))
+            for name in ("pointerup", "pointercancel"):
+                app.on(canvas, name, lambda e: self.pointer_up(app, e))
         app.on(app.dom.el("clear-button"), "click", lambda e: self.edit(app, app.state.clear))
         app.on(app.dom.el("undo-button"), "click", lambda e: self.edit(app, app.state.undo))
         for button in js.document.querySelectorAll("[data-preset]"):
@@ -94,10 +104,15 @@ class Drawing:
     # ---- painting the canvas ----
 
     def paint(self, app):
-        """The drawing canvas from state: the preset scaled up, or the strokes as one smooth path."""
-        ctx = app.canvas("draw-canvas")
-        canvas = app.dom.el("draw-canvas")
-        self.pen_ready = False
+        """Every drawing surface in view from state: the preset scaled up, or the strokes as one smooth path."""
+        self.painted = surfaces(app)
+        for surface in self.painted:
+            self.paint_surface(app, surface)
+
+    def paint_surface(self, app, surface):
+        ctx = app.canvas(surface)
+        canvas = app.dom.el(surface)
+        self.pen_ready.discard(surface)
         ctx.setTransform(1, 0, 0, 1, 0, 0)
         ctx.fillStyle = "#fff"
         ctx.fillRect(0, 0, canvas.width, canvas.height)
@@ -116,19 +131,20 @@ class Drawing:
             ctx.stroke(js.Path2D.new(path))
 
     def paint_segment(self, app, a, b):
-        """One new piece of the stroke in progress, drawn without repainting the rest."""
-        ctx = app.canvas("draw-canvas")
-        if not self.pen_ready:  # the pen's settings stay in the context until paint changes them
-            self.pen_ready = True
-            scale = app.dom.el("draw-canvas").width / CANVAS
-            ctx.setTransform(scale, 0, 0, scale, 0, 0)
-            ctx.lineCap = ctx.lineJoin = "round"
-            ctx.lineWidth = digit_input.PEN_WIDTH
-            ctx.strokeStyle = "#111"
-        ctx.beginPath()
-        ctx.moveTo(*a)
-        ctx.lineTo(*b)
-        ctx.stroke()
+        """One new piece of the stroke in progress, drawn on every surface without repainting the rest."""
+        for surface in self.painted:
+            ctx = app.canvas(surface)
+            if surface not in self.pen_ready:  # the pen's settings stay in the context until paint changes them
+                self.pen_ready.add(surface)
+                scale = app.dom.el(surface).width / CANVAS
+                ctx.setTransform(scale, 0, 0, scale, 0, 0)
+                ctx.lineCap = ctx.lineJoin = "round"
+                ctx.lineWidth = digit_input.PEN_WIDTH
+                ctx.strokeStyle = "#111"
+            ctx.beginPath()
+            ctx.moveTo(*a)
+            ctx.lineTo(*b)
+            ctx.stroke()
 
     # ---- what the encoder sees ----
 
@@ -152,6 +168,8 @@ class Drawing:
         return cached[2]
 
     def render(self, app):
+        if surfaces(app) != self.painted:  # a surface came into view (its panel opened): it shows the drawing too
+            self.paint(app)
         if self.shown_pixels is not app.pixels:  # a new encoding brings a new list; hover frames keep it
             self.shown_pixels = app.pixels
             app.put_image("encoder-input", app.pixels)

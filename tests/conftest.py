@@ -131,9 +131,10 @@ class PageWatch:
         self.settle()
         return page
 
-    def draw(self, strokes):
+    def draw(self, strokes, surface="#draw-canvas"):
         """Draw strokes given in canvas units (0–280) with the mouse, as a learner would."""
-        box = self.page.locator("#draw-canvas").bounding_box()
+        self.page.locator(surface).scroll_into_view_if_needed()
+        box = self.page.locator(surface).bounding_box()
         scale = box["width"] / 280
         for stroke in strokes:
             x0, y0 = stroke[0]

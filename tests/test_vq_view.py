@@ -155,3 +155,28 @@ def test_a_link_painting_codes_the_codebook_lacks_is_reset_and_said_so(watch, se
     wait_decoded(page, [indices[0], 3, *indices[2:]])
     assert "painted codes this codebook does not have (it has 16)" in page.inner_text("#message")
     assert watch.python("import __main__; __main__.app.state.vq_edits[:2]") == [None, 3]
+
+
+INK = """(id) => {
+    const canvas = document.getElementById(id);
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let ink = 0;
+    for (let i = 0; i < data.length; i += 4) ink += data[i] < 128;
+    return ink;
+}"""
+
+
+def test_drawing_beside_the_codes_is_the_same_input(watch, server_url, reference):
+    """The view's own drawing surface (the step-1 canvas is far above it) feeds the one input both stories use."""
+    _, encode, _ = reference
+    page = watch.open_state(server_url, panels={"vq"})
+    page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=TIMEOUT_MS)
+    watch.draw(SEVEN, surface="#vq-draw-canvas")
+    watch.settle()
+    pixels = json.loads(watch.python("import json, __main__; json.dumps(__main__.app.pixels)"))
+    drawn = encode(pixels)
+    wait_encoded(page, drawn)
+    wait_decoded(page, drawn)
+    assert watch.python("import __main__; len(__main__.app.state.strokes)") == 1
+    assert page.evaluate(INK, "vq-draw-canvas") > 1000 and page.evaluate(INK, "draw-canvas") > 1000
+    assert watch.errors == []
