@@ -96,16 +96,17 @@ class App:
         self.interpolation = interpolation_view.Interpolation()
         self.source = source_view.SourcePanel()
         # Each frame ends with every view's render(app); a panel's view is also told when it opens (show).
+        details = details_view.Details()
         self.rendered = (
             self.drawing,
             self.latent,
             self.magnifier,
             loss_view.LossPanel(),
-            details_view.Details(),
+            details,
             self.source,
             self.samples,
         )
-        self.panel_views = {"details": self.rendered[4], "source": self.source, "manifold": manifold_view.Manifold()}
+        self.panel_views = {"details": details, "source": self.source, "manifold": manifold_view.Manifold()}
         self.map_mu = self.map_labels = None
         self.on_demand = {}  # panel → its view, once opened (ON_DEMAND): open(app), render(app), update(app)
         self.tasks = {}  # panel → the task opening it (a reference keeps it from being collected)

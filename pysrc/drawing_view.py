@@ -27,6 +27,15 @@ def stroke_path(points):
     return "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in points)
 
 
+def set_pen(ctx, canvas):
+    """The pen, in drawing-canvas units: MNIST-like round strokes of PEN_WIDTH, however many pixels the canvas has."""
+    scale = canvas.width / CANVAS
+    ctx.setTransform(scale, 0, 0, scale, 0, 0)
+    ctx.lineCap = ctx.lineJoin = "round"
+    ctx.lineWidth = digit_input.PEN_WIDTH
+    ctx.strokeStyle = "#111"
+
+
 class Drawing:
     def __init__(self):
         self.pointer = None  # pointerId of the stroke in progress
@@ -104,30 +113,30 @@ class Drawing:
     # ---- painting the canvas ----
 
     def paint(self, app):
-        """Every drawing surface in view from state: the preset scaled up, or the strokes as one smooth path."""
+        """Every drawing surface in view from state: the preset scaled up, or the strokes as one smooth path (made
+        once, for every surface)."""
         self.painted = surfaces(app)
+        path = None
+        if app.state.preset is not None and app.presets:  # decoded once into a 28×28 buffer each surface scales up
+            app.put_image("preset-buffer", digit_input.from_bytes(app.presets[app.state.preset]))
+        else:
+            path = "".join(stroke_path(self.smoothed(app, s)) for s in app.state.strokes)
         for surface in self.painted:
-            self.paint_surface(app, surface)
+            self.paint_surface(app, surface, path)
 
-    def paint_surface(self, app, surface):
+    def paint_surface(self, app, surface, path):
+        """One surface cleared, then the preset buffer scaled up (path None) or the strokes' path stroked."""
         ctx = app.canvas(surface)
         canvas = app.dom.el(surface)
         self.pen_ready.discard(surface)
         ctx.setTransform(1, 0, 0, 1, 0, 0)
         ctx.fillStyle = "#fff"
         ctx.fillRect(0, 0, canvas.width, canvas.height)
-        scale = canvas.width / CANVAS
-        if app.state.preset is not None and app.presets:
-            app.put_image("preset-buffer", digit_input.from_bytes(app.presets[app.state.preset]))
+        if path is None:
             ctx.imageSmoothingEnabled = True
             ctx.drawImage(app.dom.el("preset-buffer"), 0, 0, canvas.width, canvas.height)
-            return
-        path = "".join(stroke_path(self.smoothed(app, s)) for s in app.state.strokes)
-        if path:
-            ctx.setTransform(scale, 0, 0, scale, 0, 0)
-            ctx.lineCap = ctx.lineJoin = "round"
-            ctx.lineWidth = digit_input.PEN_WIDTH
-            ctx.strokeStyle = "#111"
+        elif path:
+            set_pen(ctx, canvas)
             ctx.stroke(js.Path2D.new(path))
 
     def paint_segment(self, app, a, b):
@@ -136,11 +145,7 @@ class Drawing:
             ctx = app.canvas(surface)
             if surface not in self.pen_ready:  # the pen's settings stay in the context until paint changes them
                 self.pen_ready.add(surface)
-                scale = app.dom.el(surface).width / CANVAS
-                ctx.setTransform(scale, 0, 0, scale, 0, 0)
-                ctx.lineCap = ctx.lineJoin = "round"
-                ctx.lineWidth = digit_input.PEN_WIDTH
-                ctx.strokeStyle = "#111"
+                set_pen(ctx, app.dom.el(surface))
             ctx.beginPath()
             ctx.moveTo(*a)
             ctx.lineTo(*b)

@@ -12,7 +12,7 @@ from pyodide.ffi import to_js
 
 import decoder
 import encoder
-from views import LoadError, jsobj
+from views import LoadError, Runner, jsobj
 
 
 class Models:
@@ -22,7 +22,7 @@ class Models:
         self.ort = None  # onnxruntime-web's module, loaded by boot.mjs while Pyodide booted
         self.encoder = None
         self.decoder = None
-        self.runners = {}  # session name → (holder, args) of runner
+        self.runners = {}  # session name → its Runner
 
     @staticmethod
     async def _session(name):
@@ -55,23 +55,11 @@ class Models:
         js.performance.mark("vae:models-ready")
         return errors
 
-    @staticmethod
-    def runner(session):
-        """session.run as a property read with its argument in a JS array: run's promise comes back as a plain JS
-        promise. (A call from Python would wrap it in an asyncio future, whose callbacks wait a task each.)"""
-        args = js.Array.new()
-        holder = js.Object.new()
-        getter = js.Reflect.apply.bind(None, session.run, session, args)
-        js.Object.defineProperty(holder, "promise", jsobj({"get": getter}))
-        return holder, args
-
     def _run(self, name, feeds):
         runner = self.runners.get(name)
         if runner is None:
-            runner = self.runners[name] = self.runner(getattr(self, name))
-        holder, args = runner
-        args[0] = jsobj(feeds)
-        return holder.promise
+            runner = self.runners[name] = Runner(getattr(self, name))
+        return runner.run(jsobj(feeds))
 
     def encode_run(self, pixels):
         """Start the encoder on 784 pixels: onnxruntime's promise of its outputs (encode_result reads them)."""

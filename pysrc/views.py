@@ -108,6 +108,23 @@ class Dom:
             self.el(element_id).setAttribute(name, value)
 
 
+class Runner:
+    """An onnxruntime session's run whose promise comes back as a plain JS promise: session.run as a property read
+    with its argument in a JS array. (A call from Python would wrap it in an asyncio future, whose callbacks wait a
+    browser task each.)"""
+
+    def __init__(self, session):
+        self.args = js.Array.new()
+        self.holder = js.Object.new()
+        getter = js.Reflect.apply.bind(None, session.run, session, self.args)
+        js.Object.defineProperty(self.holder, "promise", jsobj({"get": getter}))
+
+    def run(self, feeds):
+        """Start a run on `feeds` (a JS object): onnxruntime's promise of its outputs."""
+        self.args[0] = feeds
+        return self.holder.promise
+
+
 def jsobj(mapping):
     """A Python dict as a plain JS object (not a Map), which is what browser and library APIs expect."""
     return to_js(mapping, dict_converter=js.Object.fromEntries)

@@ -18,7 +18,7 @@ import decoder
 import quantizer
 import vq_details
 import vq_grid
-from views import LoadError, fetch_bytes, fetch_text, jsobj, onnx_session
+from views import LoadError, Runner, fetch_bytes, fetch_text, jsobj, onnx_session
 
 FOLDER = "models/vq/"
 ENCODER, DECODER = FOLDER + "encoder.onnx", FOLDER + "decoder.onnx"
@@ -47,7 +47,7 @@ class VqView:
         self.proxies = []
         self.steps = None  # the work in flight (work), waiting on onnxruntime
         self.callbacks = None  # advance's proxies for onnxruntime's promises: resolved, rejected
-        self.runners = {}  # network → (holder, args) of Models.runner
+        self.runners = {}  # network → its Runner, set when the sessions load
         self.details = vq_details.VqDetails(self)  # "Explain VQ-VAE details", inside this view
 
     # ---- loading, checked ----
@@ -71,6 +71,7 @@ class VqView:
         codebook = quantizer.parse_codebook(manifest, data, name=MANIFEST)
         self.encoder = await onnx_session(app.models.ort, ENCODER, encoder_bytes)
         self.decoder = await onnx_session(app.models.ort, DECODER, decoder_bytes)
+        self.runners = {"encoder": Runner(self.encoder), "decoder": Runner(self.decoder)}
         self.codebook = codebook
         self.build(app)
 
@@ -278,21 +279,14 @@ class VqView:
                 break
         app.source.render(app)  # says so if an edit was set aside
 
-    def runner(self, app, network, feeds):
-        if network not in self.runners:
-            self.runners[network] = app.models.runner(getattr(self, network))
-        holder, args = self.runners[network]
-        args[0] = feeds
-        return holder.promise
-
     def run(self, app, network, name, values, shape):
-        """One network's run: yields onnxruntime's promise (a plain JS one, see Models.runner) and returns the
+        """One network's run: yields onnxruntime's promise (a plain JS one, see views.Runner) and returns the
         numbers of its output."""
         session = getattr(self, network)
         ort = app.models.ort
         tensor = ort.Tensor.new("float32", to_js(memoryview(array.array("f", values))), to_js(shape))
         try:
-            out = yield self.runner(app, network, jsobj({session.inputNames[0]: tensor}))
+            out = yield self.runners[network].run(jsobj({session.inputNames[0]: tensor}))
         except RunError as error:
             raise quantizer.CodebookError(
                 f"{name} could not run on a {'×'.join(map(str, shape))} input ({str(error).splitlines()[0][:200]})"
