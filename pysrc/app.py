@@ -4,7 +4,8 @@ between them and the page, and keeps that cheap. It touches the page only when c
 holds it imported (main.py, which PyScript runs, only creates it and starts it).
 
 Work is scheduled at most once per animation frame. While a frame's inference is in flight, new input only
-marks what is stale; when the frame ends, one new frame runs with the latest state. Nothing queues up.
+marks what is stale; when the frame ends, one new frame runs with the latest state. Nothing queues up. A story out of
+view waits while input keeps coming (STORIES), and catches up in the first frame after the input pauses.
 """
 
 import asyncio
@@ -52,6 +53,12 @@ ON_DEMAND = {
     "kl": (("kl_evidence", "kl_view"), "KlView", "KL"),
     "vq": (("quantizer", "vq_grid", "vq_graph", "vq_details", "vq_view"), "VqView", "VQ-VAE"),
 }
+# What shows each story's frame. A frame made by new input leaves a story none of whose parts is in view for later
+# (App.defer): the picture being watched lands sooner, and the other catches up once the input pauses.
+STORIES = {
+    "vae": ".stage-latent, .stage-output, #details, #loss-panel, #samples-panel, #interpolation-panel",
+    "vq": "#vq-panel",
+}
 PANEL_SECTIONS = {
     "details": "details",
     "loss": "loss-panel",
@@ -72,13 +79,18 @@ class App:
         self.plot = latent_plot.LatentPlot((-4.5, 4.5))
         self.proxies = []
         # Derived values of the current frame.
-        self.pixels = None
+        self.pixels = self.encoded = None  # the encoder's input, and the input the VAE last encoded
         self.mu = self.log_var = self.sigma = self.epsilon = self.z = self.x_hat = None
         self.hover_z = None
         # Scheduling: what is stale, whether a frame is requested, whether one is running.
         self.need_encode = self.need_decode = False
         self.frame_requested = self.busy = False
         self.frame_used = False  # whether this animation frame has started a computation already
+        self.inputs = 0  # new inputs so far: a story left behind catches up once this stops changing
+        self.input_frame = False  # whether the frame in flight was made by new input (it may leave stories behind)
+        self.behind = set()  # stories out of view that the last frame left for later
+        self.in_view = None  # views.InView over STORIES, once the page's events are bound
+        self.pause = (0, 0)  # (inputs, frames) seen by on_pause_frame: catch up after a frame without input
         self.shown_busy = None
         self.contexts = {}
         self.image_data = {}
@@ -218,6 +230,7 @@ class App:
         self.drawing.bind(self)
         self.latent.bind(self)
         self.on(js.window, "hashchange", self.hash_changed)
+        self.in_view = views.InView(STORIES)
         for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq"):
             self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel))
         self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
@@ -322,7 +335,8 @@ class App:
         next one. At most one computation per frame, never a queue, and a result usually in the next paint."""
         self.need_encode = self.need_encode or encode
         self.need_decode = True
-        self.set_busy(True)
+        self.inputs += encode
+        self.set_busy("true")
         self.kick()
 
     def kick(self):
@@ -338,10 +352,31 @@ class App:
             js.queueMicrotask(self.start_proxy)
 
     def set_busy(self, busy):
-        """`data-busy` on <html>: tests and benchmarks wait on it to know the numbers shown are the latest."""
+        """`data-busy` on <html>: tests and benchmarks wait for "false" to know the numbers shown are the latest;
+        "behind" says the views in view are, and a story out of view is still to catch up."""
         if busy != self.shown_busy:
             self.shown_busy = busy
-            js.document.documentElement.dataset.busy = "true" if busy else "false"
+            js.document.documentElement.dataset.busy = busy
+
+    def defer(self, story):
+        """Whether this frame leaves `story` for later: it was made by new input, and none of the story's parts is
+        in view. A hand drawing sends input every frame, so that story waits until the hand pauses."""
+        if self.input_frame and not self.in_view.seen(story):
+            self.behind.add(story)
+            return True
+        return False
+
+    def on_pause_frame(self, timestamp):
+        """Counts animation frames without new input after a frame that left stories behind; after a whole one, they
+        catch up (a frame not made by input defers nothing)."""
+        inputs, frames = self.pause
+        if inputs != self.inputs or self.busy or not self.behind:
+            return  # new input came: its frame left them behind again, and waits for the next pause
+        if frames < 1:
+            self.pause = (inputs, frames + 1)
+            js.requestAnimationFrame(self.pause_proxy)
+        else:
+            self.request(encode=False)
 
     def on_frame(self, timestamp):
         self.frame_requested = self.frame_used = False
@@ -354,6 +389,8 @@ class App:
             return
         self.busy = True
         encode, self.need_encode, self.need_decode = self.need_encode, False, False
+        self.input_frame = encode and self.ready
+        self.behind = set()
         self.steps = self.frame_steps(encode)
         self.advance()
 
@@ -381,8 +418,12 @@ class App:
             js.document.documentElement.dataset.ready = "true"
         if self.need_decode:
             self.kick()
+        elif self.behind:
+            self.set_busy("behind")
+            self.pause = (self.inputs, 0)
+            js.requestAnimationFrame(self.pause_proxy)
         else:
-            self.set_busy(False)
+            self.set_busy("false")
             self.narrator.settled(self)
 
     def frame_steps(self, encode):
@@ -393,15 +434,20 @@ class App:
             js.performance.mark("vae:first-frame")
             for placeholder in js.document.querySelectorAll(".placeholder"):
                 placeholder.remove()
-        yield from self.interpolation.render(self)
+        if "vae" not in self.behind:
+            yield from self.interpolation.render(self)
 
     def compute(self, encode):
         """The frame's numbers; a generator that yields onnxruntime's promises and is sent their results."""
-        if encode or self.mu is None:
+        if encode or self.pixels is None:
             self.pixels = self.drawing.pixels(self)
+        if self.defer("vae"):
+            return
+        if self.encoded is not self.pixels:
             if self.models.encoder is None:
                 return
             self.mu, self.log_var = self.models.encode_result((yield self.models.encode_run(self.pixels)))
+            self.encoded = self.pixels
         if self.mu is None:
             return
         self.sigma = self.maths.call("sigma_from_log_var", self.log_var)
@@ -419,9 +465,11 @@ class App:
             self.x_hat, *self.sample_images = self.models.decode_result((yield self.models.decode_run(zs)), len(zs))
 
     def render(self):
-        if self.x_hat is not None:
+        """Every view's render(app); the VAE's own only if this frame computed it (the drawing is everyone's input)."""
+        vae = "vae" not in self.behind
+        if vae and self.x_hat is not None:
             self.put_image("reconstruction", self.x_hat)
-        for view in self.rendered:
+        for view in self.rendered if vae else (self.drawing,):
             view.render(self)
         for view in self.on_demand.values():
             view.render(self)

@@ -137,6 +137,33 @@ def download(filename, url):
     link.click()
 
 
+class InView:
+    """Which stories have a part in the viewport, from one IntersectionObserver: `seen(story)` is True until the
+    browser first says otherwise."""
+
+    def __init__(self, stories):
+        self.parts = {}  # story → its parts in view (absent until the observer's first report)
+        self.callback = create_proxy(self.report)
+        observer = js.IntersectionObserver.new(self.callback)
+        for story, selector in stories.items():
+            for k, part in enumerate(js.document.querySelectorAll(selector)):
+                part.dataset.story = story
+                part.dataset.storyPart = str(k)
+                observer.observe(part)
+
+    def report(self, entries, observer):
+        for entry in entries:
+            parts = self.parts.setdefault(entry.target.dataset.story, set())
+            if entry.isIntersecting:
+                parts.add(entry.target.dataset.storyPart)
+            else:
+                parts.discard(entry.target.dataset.storyPart)
+
+    def seen(self, story):
+        parts = self.parts.get(story)
+        return parts is None or bool(parts)
+
+
 def when_visible(elements, start):
     """Run `start()` once any of the elements comes near the viewport: the article's maths and fonts load only if
     read, wherever the reader lands in it (a link to section 7 typesets it too)."""

@@ -186,10 +186,11 @@ class VqView:
 
     def render(self, app):
         """Called with every frame of the app: a new input is encoded again, and a new quantiser (an edit applied or
-        reset in the Source panel) quantises and decodes again."""
-        if self.codebook is None:
+        reset in the Source panel) quantises and decodes again; while the view is out of view, once input pauses."""
+        if self.codebook is None or "vq" not in app.state.panels:
             return
-        if self.pixels is not app.pixels or (self.vectors is not None and self.quantised_with != quantiser(app)):
+        stale = self.pixels is not app.pixels or (self.vectors is not None and self.quantised_with != quantiser(app))
+        if stale and not app.defer("vq"):
             self.update(app)
 
     def update(self, app):

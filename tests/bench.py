@@ -653,11 +653,15 @@ JS_HELPERS = """
   }));
   // The page's work is done when <html> and the `also` element (a view working apart from the page's frames, as
   // the VQ-VAE panel) both say data-busy="false"; <html> first, since its frame is what starts the view's work.
+  // With `also` and `caughtUp` false, <html>'s "behind" is done too: the views in view are, and a story out of view
+  // (the VAE's, above the VQ-VAE panel) catches up once the input pauses. Each interaction starts caught up.
   const busyOf = (el) => el.dataset.busy === 'true';
-  const idleOf = (el, timeoutMs, what) => new Promise((resolve, reject) => {
-    if (el.dataset.busy === 'false') { resolve(performance.now()); return; }
+  const idleOf = (el, timeoutMs, what, done = ['false']) => new Promise((resolve, reject) => {
+    if (done.includes(el.dataset.busy)) { resolve(performance.now()); return; }
     const observer = new MutationObserver(() => {
-      if (el.dataset.busy === 'false') { observer.disconnect(); clearTimeout(timer); resolve(performance.now()); }
+      if (done.includes(el.dataset.busy)) {
+        observer.disconnect(); clearTimeout(timer); resolve(performance.now());
+      }
     });
     const timer = setTimeout(() => {
       observer.disconnect();
@@ -666,8 +670,8 @@ JS_HELPERS = """
     }, timeoutMs);
     observer.observe(el, { attributes: true, attributeFilter: ['data-busy'] });
   });
-  const idle = async (timeoutMs, what, also = null) => {
-    const at = await idleOf(root, timeoutMs, what);
+  const idle = async (timeoutMs, what, also = null, caughtUp = false) => {
+    const at = await idleOf(root, timeoutMs, what, also && !caughtUp ? ['false', 'behind'] : ['false']);
     return also ? await idleOf(also, timeoutMs, what) : at;
   };
   const center = (el, fx, fy) => {
@@ -693,7 +697,7 @@ JS_MEASURE = (
   const also = alsoId && document.getElementById(alsoId);
   const out = [];
   for (const [type, fx, fy] of events) {
-    await idle(timeoutMs, 'the previous event', also);
+    await idle(timeoutMs, 'the previous event', also, true);
     await afterFrame();
     await sleep(Math.random() * 16.7);
     const buttons = type !== 'pointerup' && (press || targetId === 'draw-canvas') ? 1 : 0;
@@ -734,7 +738,7 @@ JS_STROKES = (
   const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
   const frames = [], ms = [], counts = [];
   for (const stroke of strokes) {
-    await idle(timeoutMs, 'the previous stroke', also);
+    await idle(timeoutMs, 'the previous stroke', also, true);
     const events = [['pointerdown', ...stroke[0]], ...stroke.slice(1).map((p) => ['pointermove', ...p]),
                     ['pointerup', ...stroke[stroke.length - 1]]];
     let next = 0;

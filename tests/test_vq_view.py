@@ -180,3 +180,37 @@ def test_drawing_beside_the_codes_is_the_same_input(watch, server_url, reference
     assert watch.python("import __main__; len(__main__.app.state.strokes)") == 1
     assert page.evaluate(INK, "vq-draw-canvas") > 1000 and page.evaluate(INK, "draw-canvas") > 1000
     assert watch.errors == []
+
+
+# Every value <html>'s data-busy takes from here on, in order.
+RECORD_BUSY = """() => {
+  window.busyValues = [];
+  new MutationObserver(() => window.busyValues.push(document.documentElement.dataset.busy))
+    .observe(document.documentElement, { attributes: true, attributeFilter: ['data-busy'] });
+}"""
+
+
+def test_the_vae_out_of_view_waits_while_drawing_and_catches_up_after(watch, server_url, reference):
+    """Drawing beside the codes, the VAE's views are above the viewport: frames made by the strokes run the VQ-VAE
+    only, <html> says "behind" meanwhile, and once the hand stops the VAE catches up to the same drawing."""
+    _, encode, _ = reference
+    page = watch.open_state(server_url, panels={"vq"})
+    page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=TIMEOUT_MS)
+    page.evaluate("() => document.getElementById('vq-panel').scrollIntoView({ block: 'start' })")
+    out_of_view = "() => document.querySelector('.stage-latent').getBoundingClientRect().bottom < 0"
+    assert page.evaluate(out_of_view)
+    mu_before = watch.vector("mu")
+    page.evaluate(RECORD_BUSY)
+    watch.draw(SEVEN, surface="#vq-draw-canvas")
+    watch.settle()
+    assert page.evaluate(out_of_view)  # it caught up while still out of view, once the input paused
+    busy = page.evaluate("() => window.busyValues")
+    assert "behind" in busy and busy[-1] == "false", busy
+    pixels = json.loads(watch.python("import json, __main__; json.dumps(__main__.app.pixels)"))
+    wait_decoded(page, encode(pixels))
+    assert watch.python("import __main__; __main__.app.encoded is __main__.app.pixels")
+    image = np.asarray(pixels, np.float32).reshape(1, 28, 28, 1)
+    (mu,) = session(REPO / "models" / "encoder.onnx").run(["z_mean"], {"image": image})
+    assert watch.vector("mu") == pytest.approx(mu[0].tolist(), abs=1e-5)
+    assert watch.vector("mu") != pytest.approx(mu_before, abs=1e-3)
+    assert watch.errors == []
