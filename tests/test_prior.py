@@ -25,10 +25,10 @@ K = 16
 def sample(network, seed, num_codes=K):
     """A grid from the page's sampler, driven by `network` (49·K one-hot numbers → 49·K logits)."""
     steps = prior.sampler(random.Random(seed), num_codes)
-    grid, codes = next(steps)
+    _, codes = next(steps)
     try:
         while True:
-            grid, codes = steps.send(network(codes))
+            _, codes = steps.send(network(codes))
     except StopIteration as done:
         return done.value
 
