@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder holding the four MNIST IDX files")
     parser.add_argument("--out", type=Path, default=REPO / "models", help="where the artifacts go")
     parser.add_argument(
-        "--epochs", type=int, default=None, help="override the epochs (30 VAE, 20 VQ-VAE; smoke runs only)"
+        "--epochs", type=int, default=None, help="override the epochs (30 VAE, 20 VQ-VAE, 6 PixelCNN; smoke runs only)"
     )
     parser.add_argument("--seed", type=int, default=None, help="override the seed in training/vae.py and vqvae.py")
     parser.add_argument("--no-extras", action="store_true", help="train only the shipped VAE, not models/kl/")
@@ -462,7 +462,7 @@ def prior_section(card: dict) -> list[str]:
     m = prior["metrics"]
     return [
         "## The prior: a PixelCNN over the codes",
-        f"A PixelCNN (a 7×7 mask-A convolution, {prior['residual_blocks']} residual blocks with 3×3 mask-B",
+        f"A PixelCNN (a mask-A convolution, {prior['residual_blocks']} residual blocks with 3×3 mask-B",
         f"convolutions, {prior['filters']} filters, K = {card['num_codes']} logits per cell;",
         "code: `training/pixelcnn.py`) learns the distribution of the grids above, cell by cell in raster order.",
         "The page samples a grid from it, 49 runs of the network, and decodes it. Its input is the grid one-hot",
