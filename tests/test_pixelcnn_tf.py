@@ -55,3 +55,35 @@ def test_one_epoch_learns_and_onnx_computes_the_keras_logits(trained, codes):
     logits = model(one_hot(codes, pixelcnn.NUM_CODES), training=False)
     nats = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(codes, logits))
     assert prior_nll_bits(out, codes) == pytest.approx(nats / np.log(2), rel=1e-5)
+
+
+def test_the_pixelcnn_command_adds_the_prior_to_the_vq_card_only(tmp_path, train, test):
+    """`python -m training --only pixelcnn`'s work, one epoch on 512 digits, into a copy of models/vq/: it writes
+    pixelcnn.onnx and the card's prior part, whose NLL is its file's; the VQ-VAE's files and figures stay as they
+    were."""
+    import hashlib
+    import json
+    import shutil
+
+    from training import PRIOR_ARTIFACT, VQ_ARTIFACTS
+    from training.__main__ import train_pixelcnn
+    from training.mnist import Split
+
+    models = tmp_path / "models"
+    (models / "vq").mkdir(parents=True)
+    for name in [*VQ_ARTIFACTS, "model_card.json"]:
+        shutil.copy(VQ / name, models / "vq" / name)
+    shipped = json.loads((VQ / "model_card.json").read_text())
+    command = "python -m training --only pixelcnn --epochs 1"
+    small_train, small_test = (Split(s.images[:512], s.labels[:512]) for s in (train, test))
+    assert train_pixelcnn(models, command, small_train, small_test, epochs=1) == 0
+
+    card = json.loads((models / "vq" / "model_card.json").read_text())
+    assert {k: v for k, v in card.items() if k != "prior"} == {k: v for k, v in shipped.items() if k != "prior"}
+    prior = card["prior"]
+    assert (prior["command"], prior["epochs"], prior["seed"]) == (command, 1, pixelcnn.SEED)
+    digest = hashlib.sha256((models / "vq" / PRIOR_ARTIFACT).read_bytes()).hexdigest()
+    assert prior["artifacts"] == {PRIOR_ARTIFACT: digest}
+    bits = prior_nll_bits(models / "vq", grid_codes(models / "vq", small_test.images))
+    assert prior["metrics"]["test_nll_bits_per_code"] == pytest.approx(bits, rel=1e-6)
+    assert f"**{bits:.3f}** (uniform prior: 4)" in (models / "vq" / "MODEL_CARD.md").read_text()
