@@ -77,9 +77,16 @@ def paint(edits, indices, cells, code):
     """The edits after painting `code` onto `cells` (all 49: what that code alone makes the decoder draw).
     Painting the encoder's own choice clears the edit, so the link only carries real changes; None when nothing
     is edited any more."""
-    out = list(edits) if edits is not None else [None] * CELLS
+    grid = apply_edits(indices, edits)
     for cell in cells:
-        out[cell] = None if indices[cell] == code else code
+        grid[cell] = code
+    return edits_for(indices, grid)
+
+
+def edits_for(indices, grid):
+    """The edits that make the decoder see `grid` (a sampled one, say): None where it keeps the encoder's code,
+    and None for all when it keeps every one."""
+    out = [None if k == code else code for k, code in zip(indices, grid, strict=True)]
     return out if any(e is not None for e in out) else None
 
 

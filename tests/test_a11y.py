@@ -70,6 +70,16 @@ def vq_details(watch):
     watch.settle()
 
 
+def prior_sample(watch):
+    """The VQ-VAE view after a grid was sampled from the prior: its painted cells and the sampler's words."""
+    toggle(watch, "vq")
+    watch.page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached")
+    watch.page.click("#vq-sample")
+    watch.page.wait_for_selector("#vq-prior-status:has-text('Sampled with seed')")
+    watch.page.mouse.move(0, 0)
+    watch.settle()
+
+
 def edit_code(watch):
     """An edit to sample.py applied, so the page runs the learner's code (and says so)."""
     toggle(watch, "source")
@@ -120,6 +130,7 @@ STATES = [
         lambda w, url: vq_details(w),
         lambda w: (w.page.click("#vq-details-toggle"), toggle(w, "vq")),
     ),
+    ("codes sampled from the prior", lambda w, url: prior_sample(w), lambda w: toggle(w, "vq")),
     ("edited code in use", lambda w, url: edit_code(w), None),
     ("edited quantizer in use", lambda w, url: edit_quantizer(w), None),
     ("decoder failing to load", decoder_fails, None),

@@ -33,9 +33,17 @@ def test_vq_section_figures_match_the_vq_model_card():
         **{key: card[key] for key in ("code_dim", "num_codes", "commitment_cost")},
         **card["metrics"],
         **{f"vae_{key}": value for key, value in card["vae"]["metrics"].items()},
+        **{f"prior_{key}": value for key, value in card["prior"]["metrics"].items()},
     }
     quoted = re.findall(r'data-vq="(\w+)">([\d.]+)<', html)
-    assert {key for key, _ in quoted} >= {"test_mse", "vae_test_mse", "presets_mse", "vae_presets_mse", "perplexity"}
+    assert {key for key, _ in quoted} >= {
+        "test_mse",
+        "vae_test_mse",
+        "presets_mse",
+        "vae_presets_mse",
+        "perplexity",
+        "prior_test_nll_bits_per_code",
+    }
     for key, text in quoted:
         decimals = len(text.partition(".")[2])
         assert float(text) == round(figures[key], decimals), f"the article says {key} = {text}, the card {figures[key]}"

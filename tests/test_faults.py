@@ -296,3 +296,30 @@ def test_a_broken_vq_file_is_named_and_the_vae_keeps_working(broken_site, built,
     assert len(watch.vector("mu")) == 2 and page.locator("#message").is_hidden()
     assert page.locator("#reconstruction.unavailable").count() == 0
     assert [e for e in watch.errors if "Traceback" in e or e.startswith("pageerror")] == []  # named, not crashed
+
+
+def test_a_broken_prior_is_named_and_the_vq_view_keeps_working(watch, server_url):
+    """pixelcnn.onnx missing, then a valid model of the wrong kind in its place (the VQ-VAE's decoder: it wants 7×7×8
+    code vectors, not 7×7×16 one-hot codes), on one page: each named in the prior's line, the view still paints."""
+    from state import AppState, encode_hash
+
+    page = watch.open(server_url + "#" + encode_hash(AppState(preset=7, panels={"vq"})))
+    page.wait_for_selector('#vq-reconstruction[data-codes]:not([data-codes=""])', state="attached", timeout=60_000)
+    before = page.get_attribute("#vq-reconstruction", "data-codes")
+    prior = "**/models/vq/pixelcnn.onnx"
+    page.route(prior, lambda route: route.fulfill(status=404, body=b""))
+    page.click("#vq-sample")
+    page.wait_for_selector("#vq-prior-status.vq-status-error", timeout=60_000)
+    assert "models/vq/pixelcnn.onnx is missing (the server answered 404)" in page.inner_text("#vq-prior-status")
+    page.unroute(prior)
+    decoder = (serve.ROOT / "models/vq/decoder.onnx").read_bytes()
+    page.route(prior, lambda route: route.fulfill(body=decoder))
+    page.click("#vq-sample")  # pressing again loads again
+    page.wait_for_selector("#vq-prior-status:has-text('could not run')", timeout=60_000)
+    assert "models/vq/pixelcnn.onnx could not run on a 1×7×7×16 input" in page.inner_text("#vq-prior-status")
+    page.wait_for_selector(f"#vq-reconstruction[data-codes='{before}']", state="attached")  # the grid is back
+    page.click("[data-vq-code='3']")
+    page.click("#vq-fill")  # painting and decoding still work
+    page.wait_for_selector("#vq-reconstruction[data-codes='" + ",".join(["3"] * 49) + "']", state="attached")
+    assert "vq-status-error" not in page.get_attribute("#vq-status", "class")
+    assert [e for e in watch.errors if "Traceback" in e or e.startswith("pageerror")] == []

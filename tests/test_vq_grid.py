@@ -180,3 +180,14 @@ def test_a_wrong_model_output_is_named():
         vq_grid.check_image([float("nan")] + [0.5] * 783, name)
     with pytest.raises(quantizer.CodebookError, match=re.escape("models/vq/encoder.onnx gave non-finite vectors")):
         vq_grid.check_finite([1.0, float("inf")], "models/vq/encoder.onnx", "vectors")
+
+
+def test_a_sampled_grid_becomes_edits_that_keep_only_real_changes():
+    indices = [cell % 16 for cell in range(49)]
+    grid = list(indices)
+    grid[0], grid[48] = 5, indices[48]  # cell 48 sampled as the encoder chose: no edit
+    grid[47] = 9
+    edits = vq_grid.edits_for(indices, grid)
+    assert [cell for cell, k in enumerate(edits) if k is not None] == [0, 47]
+    assert vq_grid.apply_edits(indices, edits) == grid
+    assert vq_grid.edits_for(indices, list(indices)) is None

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from test_page import SEVEN, canvas_pixels
+from test_prior import sample, shipped_network
 
 import decoder
 import quantizer
@@ -155,6 +156,38 @@ def test_a_link_painting_codes_the_codebook_lacks_is_reset_and_said_so(watch, se
     wait_decoded(page, [indices[0], 3, *indices[2:]])
     assert "painted codes this codebook does not have (it has 16)" in page.inner_text("#message")
     assert watch.python("import __main__; __main__.app.state.vq_edits[:2]") == [None, 3]
+
+
+def test_codes_sampled_from_the_prior_are_cpythons_grid_decoded_and_kept_in_the_link(watch, server_url, reference):
+    """The prior and its sampler load on the first press; a seed gives the grid the page's sampler gives in CPython
+    with onnxruntime; the grid becomes the painted codes, so the link restores it and Reset undoes it."""
+    _, encode, decode = reference
+    network = shipped_network()
+    page = watch.open_state(server_url, preset=7, panels={"vq"})
+    indices = encode(preset_pixels(7))
+    wait_decoded(page, indices)
+    assert [p for _, p in watch.requests if "pixelcnn" in p or "prior" in p] == []
+
+    page.fill("#vq-seed", "3")
+    page.click("#vq-sample")
+    grid = sample(network, 3)
+    wait_decoded(page, grid)
+    assert {"/pysrc/prior.py", "/models/vq/pixelcnn.onnx"} <= {p for _, p in watch.requests}
+    assert_reconstruction(page, decode(grid))
+    assert "Sampled with seed 3" in page.inner_text("#vq-prior-status")
+    assert watch.python("import __main__; __main__.app.state.vq_edits") == vq_grid.edits_for(indices, grid)
+
+    page.click("#vq-sample-next")  # the next seed
+    grid = sample(network, 4)
+    wait_decoded(page, grid)
+    assert page.input_value("#vq-seed") == "4"
+
+    fresh = watch.open(page.url)
+    wait_decoded(fresh, grid)
+    assert_reconstruction(fresh, decode(grid))
+    fresh.click("#vq-reset")
+    wait_decoded(fresh, indices)
+    assert watch.errors == [] and watch.csp_violations == []
 
 
 INK = """(id) => {

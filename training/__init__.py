@@ -14,3 +14,6 @@ ARTIFACTS = (
 # The files `python -m training` ships in models/vq/ for the VQ-VAE, each hashed in its model card.
 VQ_DIR = "vq"
 VQ_ARTIFACTS = ("encoder.onnx", "decoder.onnx", "codebook.bin", "codebook.json")
+# The VQ-VAE's prior over its codes (training/pixelcnn.py), hashed in the prior's part of that card: it belongs to
+# the codes of the files above, so retraining the VQ-VAE leaves it out of the card until it is trained again.
+PRIOR_ARTIFACT = "pixelcnn.onnx"

@@ -1,10 +1,12 @@
 """`python -m training`: train the VAE, export it to ONNX, measure it, and write the model card; then the KL
 evidence in models/kl/ (training/kl.py): checkpoints of that run, and the same model trained with other KL weights;
-then the VQ-VAE (training/vqvae.py) and its card in models/vq/.
+then the VQ-VAE (training/vqvae.py) and its card in models/vq/, and the PixelCNN prior over its codes
+(training/pixelcnn.py).
 
 Run it with the `train` extra installed (`make models`). It shows a progress bar and one line of losses per epoch.
 `--no-extras` skips models/kl/ (the VAE then takes a third of the time); `--only vae` or `--only vqvae` trains one
-model of the two; `--beta B` trains only the VAE with KL weight B and adds it to the existing models/kl/.
+model of the two (the VQ-VAE with its prior), `--only pixelcnn` just the prior over the shipped VQ-VAE's codes;
+`--beta B` trains only the VAE with KL weight B and adds it to the existing models/kl/.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from training import ARTIFACTS, VQ_ARTIFACTS, VQ_DIR
+from training import ARTIFACTS, PRIOR_ARTIFACT, VQ_ARTIFACTS, VQ_DIR
 from training.mnist import DEFAULT_DATA_DIR, REPO, IdxError, file_hashes, load_split
 
 TOOLCHAIN = {
@@ -162,12 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="folder holding the four MNIST IDX files")
     parser.add_argument("--out", type=Path, default=REPO / "models", help="where the artifacts go")
     parser.add_argument(
-        "--epochs", type=int, default=None, help="override the epochs (30 VAE, 20 VQ-VAE; smoke runs only)"
+        "--epochs", type=int, default=None, help="override the epochs (30 VAE, 20 VQ-VAE, 6 PixelCNN; smoke runs only)"
     )
     parser.add_argument("--seed", type=int, default=None, help="override the seed in training/vae.py and vqvae.py")
     parser.add_argument("--no-extras", action="store_true", help="train only the shipped VAE, not models/kl/")
     parser.add_argument(
-        "--only", choices=("vae", "vqvae"), help="train one model: the VAE (and models/kl/) or the VQ-VAE"
+        "--only",
+        choices=("vae", "vqvae", "pixelcnn"),
+        help="train one model: the VAE (and models/kl/), the VQ-VAE (and its prior) or the prior alone",
     )
     parser.add_argument("--weights", type=Path, default=None, help="where Keras weights go (build/weights-seedN)")
     parser.add_argument(
@@ -191,8 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     from training.export import export_all, save_weights, sha256
 
     command = " ".join(["python -m training", *(argv if argv is not None else sys.argv[1:])])
+    if args.only == "pixelcnn":
+        return train_pixelcnn(args.out, command, train_split, test_split, args.epochs, args.seed)
     if args.only == "vqvae":
-        return train_vqvae(args.out, command, args.data, train_split, test_split, args.epochs, args.seed)
+        train_vqvae(args.out, command, args.data, train_split, test_split, args.epochs, args.seed)
+        return train_pixelcnn(args.out, command, train_split, test_split, args.epochs, args.seed)
     if args.beta is not None:
         try:
             index = kl.read_index(args.out / "kl")
@@ -258,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         write_kl_evidence(args.out, weights, index, checkpoint_epochs, checkpoint_losses, wall, train_split, test_split)
     if args.only != "vae":
-        return train_vqvae(args.out, command, args.data, train_split, test_split, args.epochs, args.seed)
+        train_vqvae(args.out, command, args.data, train_split, test_split, args.epochs, args.seed)
+        return train_pixelcnn(args.out, command, train_split, test_split, args.epochs, args.seed)
     return 0
 
 
@@ -325,6 +333,55 @@ def train_vqvae(
     return 0
 
 
+def train_pixelcnn(models: Path, command: str, train_split, test_split, epochs=None, seed=None) -> int:
+    """Train the PixelCNN prior on the codes of the VQ-VAE in models/vq/, export it there, measure its test-set
+    negative log-likelihood from the exported file, and add it to that model card (the VQ-VAE's files unchanged).
+    """
+    import keras
+
+    from training import pixelcnn
+    from training.export import sha256
+    from training.vq_evaluate import grid_codes, prior_nll_bits
+    from training.vq_export import export_prior
+
+    out = models / VQ_DIR
+    card = json.loads((out / "model_card.json").read_text())
+    epochs = epochs or pixelcnn.EPOCHS
+    seed = pixelcnn.SEED if seed is None else seed
+    print("PixelCNN: the shipped VQ-VAE's codes of the training and test digits …", flush=True)
+    train_codes, test_codes = grid_codes(out, train_split.images), grid_codes(out, test_split.images)
+    keras.backend.clear_session()  # as if in a fresh process: the same graph names, nothing left over
+    steps = -(-len(train_codes) // pixelcnn.BATCH_SIZE)
+    progress = progress_callback(epochs, steps, label="PixelCNN  ", losses={"loss": "NLL (nats per code)"}, decimals=4)
+    started = time.time()
+    model, history = pixelcnn.train(train_codes, epochs=epochs, seed=seed, callbacks=[progress])
+    wall = time.time() - started
+    difference = export_prior(model, out, test_codes[:256])
+    bits = prior_nll_bits(out, test_codes)
+    cells = test_codes[0].size  # 49
+    card["prior"] = {
+        "command": command,
+        "seed": seed,
+        "epochs": epochs,
+        "batch_size": pixelcnn.BATCH_SIZE,
+        "filters": pixelcnn.FILTERS,
+        "residual_blocks": pixelcnn.RESIDUAL_BLOCKS,
+        "wall_time_s": round(wall, 1),
+        "metrics": {
+            "train_nll_nats_per_code": float(f"{history.history['loss'][-1]:.7g}"),
+            "test_nll_bits_per_code": float(f"{bits:.7g}"),
+            "test_nll_bits_per_grid": float(f"{bits * cells:.7g}"),
+            "uniform_bits_per_code": math.log2(card["num_codes"]),
+            "onnx_vs_keras_max_abs_diff_logits": float(f"{difference:.7g}"),
+        },
+        "codes_from": {name: card["artifacts"][name] for name in ("encoder.onnx", "codebook.bin")},
+        "artifacts": {PRIOR_ARTIFACT: sha256(out / PRIOR_ARTIFACT)},
+    }
+    write_vq_model_card(out, card)
+    print(json.dumps(card["prior"]["metrics"], indent=2))
+    return 0
+
+
 def write_vq_model_card(out: Path, card: dict) -> None:
     (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     m, vae = card["metrics"], card["vae"]["metrics"]
@@ -388,6 +445,7 @@ def write_vq_model_card(out: Path, card: dict) -> None:
         "## Artifacts (sha256)",
         *(f"- `{name}`: `{digest}`" for name, digest in card["artifacts"].items()),
         "",
+        *(prior_section(card) if "prior" in card else []),
         "## The VAE compared (sha256 of `models/`)",
         *(f"- `{name}`: `{digest}`" for name, digest in card["vae"]["artifacts"].items()),
         "",
@@ -396,6 +454,39 @@ def write_vq_model_card(out: Path, card: dict) -> None:
         "",
     ]
     (out / "MODEL_CARD.md").write_text("\n".join(lines))
+
+
+def prior_section(card: dict) -> list[str]:
+    """The model card's part on the PixelCNN prior over the codes (training/pixelcnn.py), the page's generator."""
+    prior = card["prior"]
+    m = prior["metrics"]
+    return [
+        "## The prior: a PixelCNN over the codes",
+        f"A PixelCNN (a mask-A convolution, {prior['residual_blocks']} residual blocks with 3×3 mask-B",
+        f"convolutions, {prior['filters']} filters, K = {card['num_codes']} logits per cell;",
+        "code: `training/pixelcnn.py`) learns the distribution of the grids above, cell by cell in raster order.",
+        "The page samples a grid from it, 49 runs of the network, and decodes it. Its input is the grid one-hot",
+        "(7×7×K float32), its output 7×7×K logits. Trained on the 60,000 training digits' codes:",
+        f"`{prior['command']}`, Adam, batch {prior['batch_size']}, {prior['epochs']} epochs, seed {prior['seed']},",
+        f"{prior['wall_time_s'] / 60:.1f} min on {card['machine']}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| **test-set negative log-likelihood, bits per code** | **{m['test_nll_bits_per_code']:.3f}**"
+        f" (uniform prior: {m['uniform_bits_per_code']:g}) |",
+        f"| test-set negative log-likelihood, bits per 7×7 grid | {m['test_nll_bits_per_grid']:.1f}"
+        f" (uniform prior: {49 * m['uniform_bits_per_code']:g}) |",
+        f"| final train loss, nats per code | {m['train_nll_nats_per_code']:.4f} |",
+        f"| ONNX vs. Keras max abs diff, logits | {m['onnx_vs_keras_max_abs_diff_logits']:.2e} |",
+        "",
+        "Measured from the shipped `pixelcnn.onnx` with onnxruntime on the codes the page computes for the 10,000",
+        "test digits. It was trained on the codes of these files (sha256), and belongs to them:",
+        *(f"- `{name}`: `{digest}`" for name, digest in prior["codes_from"].items()),
+        "",
+        "### Prior artifact (sha256)",
+        *(f"- `{name}`: `{digest}`" for name, digest in prior["artifacts"].items()),
+        "",
+    ]
 
 
 def run_facts(data: Path, train_split, test_split) -> dict:

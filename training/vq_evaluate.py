@@ -79,6 +79,33 @@ def reconstruct(folder: Path, images: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return indices, decode(decoder, quantized)
 
 
+def grid_codes(folder: Path, images: np.ndarray) -> np.ndarray:
+    """uint8 (n, 28, 28) → the code indices (n, 7, 7) the page computes, from the VQ-VAE files in `folder`."""
+    indices, _ = quantize(encode(session(Path(folder) / "encoder.onnx"), images), read_codebook(folder))
+    return indices
+
+
+def one_hot(indices: np.ndarray, num_codes: int) -> np.ndarray:
+    """Grids of code indices (n, 7, 7) → float32 (n, 7, 7, K), the PixelCNN's input."""
+    return np.eye(num_codes, dtype=np.float32)[indices]
+
+
+def prior_logits(pixelcnn, indices: np.ndarray) -> np.ndarray:
+    """Grids of code indices (n, 7, 7) → the prior's logits (n, 7, 7, K), from the ONNX PixelCNN's one-hot input."""
+    codes = one_hot(indices, pixelcnn.get_inputs()[0].shape[-1])
+    return np.concatenate(
+        [pixelcnn.run(["logits"], {"codes": codes[i : i + BATCH]})[0] for i in range(0, len(codes), BATCH)]
+    )
+
+
+def prior_nll_bits(folder: Path, indices: np.ndarray) -> float:
+    """Mean negative log-likelihood, in bits per code, of grids (n, 7, 7) under the folder's pixelcnn.onnx."""
+    logits = prior_logits(session(Path(folder) / "pixelcnn.onnx"), indices).astype(np.float64)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return float(-np.take_along_axis(log_p, indices[..., None], axis=-1).mean() / np.log(2))
+
+
 def mean_squared_error(images: np.ndarray, reconstructions: np.ndarray) -> float:
     """Mean per-pixel squared error, pixels in [0, 1]: the quality bar's measure, for either model."""
     return float(np.mean(np.square(to_unit(images).astype(np.float64) - reconstructions.astype(np.float64))))

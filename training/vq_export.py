@@ -13,7 +13,7 @@ import numpy as np
 
 from training.evaluate import session, to_unit
 from training.export import _export
-from training.vq_evaluate import decode, encode
+from training.vq_evaluate import decode, encode, one_hot, prior_logits
 from training.vqvae import GRID
 
 
@@ -58,3 +58,14 @@ def export_all(vqvae, out: Path, images: np.ndarray) -> dict[str, float]:
         "onnx_vs_keras_max_abs_diff_encoded": float(np.abs(onnx_encoded - keras_encoded).max()),
         "onnx_vs_keras_max_abs_diff_reconstruction": float(np.abs(onnx_reconstruction - keras_reconstruction).max()),
     }
+
+
+def export_prior(pixelcnn, out: Path, indices: np.ndarray) -> float:
+    """Write pixelcnn.onnx (one-hot 7×7×K grid → 7×7×K logits) and return the max abs difference of its logits from
+    Keras's on the grids `indices`, for the model card.
+    """
+    num_codes = pixelcnn.output_shape[-1]
+    _export(pixelcnn, "codes", (GRID, GRID, num_codes), ["logits"], out / "pixelcnn.onnx")
+    keras_logits = np.asarray(pixelcnn(one_hot(indices, num_codes), training=False))
+    onnx_logits = prior_logits(session(out / "pixelcnn.onnx"), indices)
+    return float(np.abs(onnx_logits - keras_logits).max())
