@@ -51,7 +51,7 @@ TARGET_PANELS = {  # article links that open what they point at
 # Views whose modules load only when first opened: panel → (modules, the view's class in the last, its title).
 ON_DEMAND = {
     "kl": (("kl_evidence", "kl_view"), "KlView", "KL"),
-    "vq": (("quantizer", "vq_grid", "vq_graph", "vq_details", "vq_view"), "VqView", "VQ-VAE"),
+    "vq": (("quantizer", "vq_grid", "vq_graph", "vq_details", "vq_prior", "vq_view"), "VqView", "VQ-VAE"),
 }
 # What shows each story's frame. A frame made by new input leaves a story none of whose parts is in view for later
 # (App.defer): the picture being watched lands sooner, and the other catches up once the input pauses.

@@ -114,6 +114,7 @@ class Runner:
     browser task each.)"""
 
     def __init__(self, session):
+        self.session = session
         self.args = js.Array.new()
         self.holder = js.Object.new()
         getter = js.Reflect.apply.bind(None, session.run, session, self.args)

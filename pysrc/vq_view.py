@@ -7,14 +7,11 @@ between them, through app.maths: the shipped functions or the learner's edits fr
 quantised and decoded again whenever those change. The markup comes from vq_grid; this module fetches, runs
 onnxruntime and writes the DOM.
 
-"Sample codes from the prior" loads more only when first pressed: the pure sampler (prior.py, through
-import_on_demand) and the PixelCNN (models/vq/pixelcnn.onnx). The sampled grid becomes the learner's painted codes.
+Sampling codes from the prior is vq_prior's; its grid becomes the learner's painted codes.
 """
 
 import array
 import asyncio
-import random
-import time
 
 import js
 from pyodide.ffi import create_proxy, to_js
@@ -23,12 +20,12 @@ import decoder
 import quantizer
 import vq_details
 import vq_grid
-from views import LoadError, Runner, fetch_bytes, fetch_text, import_on_demand, jsobj, onnx_session
+import vq_prior
+from views import LoadError, Runner, fetch_bytes, fetch_text, jsobj, onnx_session
 
 FOLDER = "models/vq/"
 ENCODER, DECODER = FOLDER + "encoder.onnx", FOLDER + "decoder.onnx"
 MANIFEST, CODEBOOK = FOLDER + "codebook.json", FOLDER + "codebook.bin"
-PRIOR = FOLDER + "pixelcnn.onnx"
 FIRST_FOCUS = 24  # the centre cell: its distances are shown until the learner points at another
 QUANTISER = ("squared_distances", "nearest_code", "lookup")  # quantizer.py's functions a learner may edit
 
@@ -55,11 +52,7 @@ class VqView:
         self.callbacks = None  # advance's proxies for onnxruntime's promises: resolved, rejected
         self.runners = {}  # network → its Runner, set when the sessions load
         self.details = vq_details.VqDetails(self)  # "Explain VQ-VAE details", inside this view
-        self.prior = self.pixelcnn = None  # prior.py and the PixelCNN's session, once the sample button is pressed
-        self.prior_loading = None
-        self.sample_seed = None  # a sample asked for and not yet drawn
-        self.asked = None  # the press being handled (its prior may still be loading)
-        self.next_frame = None  # a promise executor that resolves on the next animation frame
+        self.prior = vq_prior.VqPrior(self)  # "Sample codes from the prior", inside this view
 
     # ---- loading, checked ----
 
@@ -115,9 +108,8 @@ class VqView:
         self.on(dom.el("vq-codebook"), "click", lambda e: self.pick(app, e))
         self.on(dom.el("vq-reset"), "click", lambda e: self.edit(app, None))
         self.on(dom.el("vq-fill"), "click", lambda e: self.paint(app, range(quantizer.CELLS)))
-        self.on(dom.el("vq-sample"), "click", lambda e: self.ask_sample(app, 0))
-        self.on(dom.el("vq-sample-next"), "click", lambda e: self.ask_sample(app, 1))
         self.details.bind(app)
+        self.prior.bind(app)
 
     def brush(self, app):
         return app.state.vq_brush if app.state.vq_brush < len(self.codebook) else 0
@@ -195,82 +187,6 @@ class VqView:
         if cell is not None:
             self.show_distances(app, int(cell.dataset.cell))
 
-    # ---- sampling codes from the prior ----
-
-    def ask_sample(self, app, step):
-        """Sample with the seed in the box (plus `step`: "Another sample" moves to the next seed)."""
-        field = app.dom.el("vq-seed")
-        try:
-            seed = max(0, int(field.value or 0)) + step
-        except ValueError:
-            seed = step
-        field.value = str(seed)
-        self.asked = asyncio.ensure_future(self.sample_soon(app, seed))
-
-    async def sample_soon(self, app, seed):
-        if self.pixelcnn is None:
-            if self.prior_loading is None:
-                self.prior_status(app, "Loading the prior (models/vq/pixelcnn.onnx)…")
-                self.prior_loading = asyncio.ensure_future(self.load_prior(app))
-            try:
-                await self.prior_loading
-            except LoadError as error:
-                self.prior_loading = None  # pressing again tries again
-                self.prior_status(app, f"The prior could not load: {error}. The rest of the view still works.", True)
-                return
-        self.sample_seed = seed
-        self.update(app)
-
-    async def load_prior(self, app):
-        (self.prior,) = await import_on_demand("prior")
-        session = await onnx_session(app.models.ort, PRIOR, await fetch_bytes(PRIOR))
-        self.next_frame = self.proxy(lambda resolve, reject: js.requestAnimationFrame(resolve))
-        self.runners["pixelcnn"] = Runner(session)
-        self.pixelcnn = session
-
-    def prior_status(self, app, text, error=False):
-        app.dom.attr("vq-prior-status", "class", "explain vq-status-error" if error else "explain")
-        app.dom.text("vq-prior-status", text)
-
-    def sample(self, app, seed):
-        """Draw a grid from the prior, one network run per cell, showing each cell as it is drawn (one a frame, so
-        the raster order can be watched). Returns the grid, or None if the model fails (said in its own line)."""
-        num_codes = len(self.codebook)
-        steps = self.prior.sampler(random.Random(seed), num_codes, PRIOR)
-        shape = [1, quantizer.GRID, quantizer.GRID, num_codes]
-        computing = 0.0
-        self.prior_status(app, f"Sampling with seed {seed}, one cell at a time in reading order…")
-        try:
-            grid, codes = next(steps)
-            while True:
-                self.draw_sampled(app, grid)
-                started = time.perf_counter()
-                flat = yield from self.run(app, "pixelcnn", PRIOR, codes, shape)
-                grid, codes = steps.send(flat)
-                computing += time.perf_counter() - started
-                yield js.Promise.new(self.next_frame)
-        except StopIteration as done:
-            self.prior_status(
-                app,
-                f"Sampled with seed {seed}: 49 runs of the PixelCNN, one per cell in reading order, "
-                f"{computing * 1000:.0f} ms of computing. Repaint cells, or Reset to return to the encoder's codes.",
-            )
-            return done.value
-        except (self.prior.PriorError, quantizer.CodebookError) as error:
-            self.prior_status(app, f"The prior cannot sample: {error}. The rest of the view still works.", True)
-            return None
-
-    def draw_sampled(self, app, grid):
-        dom = app.dom
-        for cell, code in enumerate(grid):
-            if code is None:
-                text, style, label = "", "", f"{vq_grid.cell_name(cell)}: not sampled yet"
-            else:
-                text, style, label = vq_grid.cell_view(cell, code, self.indices[cell])
-            dom.text(f"vq-cell-{cell}", text)
-            dom.attr(f"vq-cell-{cell}", "style", style)
-            dom.attr(f"vq-cell-{cell}", "aria-label", label)
-
     # ---- the frame's work: encode a new input, decode a new grid ----
 
     def render(self, app):
@@ -342,9 +258,8 @@ class VqView:
                 self.quantise(app)
                 self.draw_encoding(app)
                 continue
-            if self.sample_seed is not None:
-                seed, self.sample_seed = self.sample_seed, None
-                grid = yield from self.sample(app, seed)
+            if self.prior.seed is not None:
+                grid = yield from self.prior.sample(app)
                 if grid is not None:
                     app.state.vq_edits = vq_grid.edits_for(self.indices, grid)
                     app.write_hash()
@@ -380,11 +295,11 @@ class VqView:
     def run(self, app, network, name, values, shape):
         """One network's run: yields onnxruntime's promise (a plain JS one, see views.Runner) and returns the
         numbers of its output."""
-        session = getattr(self, network)
-        ort = app.models.ort
-        tensor = ort.Tensor.new("float32", to_js(memoryview(array.array("f", values))), to_js(shape))
+        runner = self.runners[network]
+        session = runner.session
+        tensor = app.models.ort.Tensor.new("float32", to_js(memoryview(array.array("f", values))), to_js(shape))
         try:
-            out = yield self.runners[network].run(jsobj({session.inputNames[0]: tensor}))
+            out = yield runner.run(jsobj({session.inputNames[0]: tensor}))
         except RunError as error:
             raise quantizer.CodebookError(
                 f"{name} could not run on a {'×'.join(map(str, shape))} input ({str(error).splitlines()[0][:200]})"
