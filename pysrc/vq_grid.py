@@ -121,25 +121,34 @@ def check_image(flat, name):
 
 def vectors_markup(vectors, indices, scale):
     """The encoder's 7×7 grid of vectors: each cell filled with its nearest code's colour, its D numbers as bars
-    from a midline (up positive, down negative, `scale` the largest |value| shown; at least half a pixel, so a
-    zero still shows). One path per cell for all its bars: this is redrawn for every new input while drawing, so
-    what depends only on the cell and D is made once (cell_parts)."""
+    (vector_paths). The page writes this once, then changes only the attributes that differ (each cell's path and
+    code): this is redrawn for every new input while drawing."""
+    parts = []
+    for d, k, (cell, box, _) in zip(vector_paths(vectors, scale), indices, cell_parts(len(vectors[0])), strict=True):
+        parts.append(
+            f'<g class="vq-vector" data-cell="{cell}" data-code="{k}">'
+            f'<rect class="vq-vector-cell" {box} fill="{code_color(k)}"/>'
+            f'<path fill="{ink_on(k)}" d="{d}"/></g>'
+        )
+    return "".join(parts)
+
+
+def vector_paths(vectors, scale):
+    """Each cell's D numbers as bars from its midline, one path's `d` per cell (up positive, down negative, `scale`
+    the largest |value| shown; at least half a pixel, so a zero still shows). What depends only on the cell and D is
+    made once (cell_parts)."""
     half = CELL / 2 - 4
     across = f"h{BAR_W}v"
-    parts = []
-    for vector, k, (cell, box, starts) in zip(vectors, indices, cell_parts(len(vectors[0])), strict=True):
+    paths = []
+    for vector, (_, _, starts) in zip(vectors, cell_parts(len(vectors[0])), strict=True):
         bars = []
         for start, v in zip(starts, vector, strict=True):
             r = v / scale
             h = half if not r <= 1.0 else -half if r < -1.0 else r * half  # max(-1, min(1, r)) · half, inline
             h = h if abs(h) >= 0.5 else math.copysign(0.5, h)
             bars.append(f"{start}{-h:.1f}{across}{h:.1f}z")
-        parts.append(
-            f'<g class="vq-vector" data-cell="{cell}" data-code="{k}">'
-            f'<rect class="vq-vector-cell" {box} fill="{code_color(k)}"/>'
-            f'<path fill="{ink_on(k)}" d="{"".join(bars)}"/></g>'
-        )
-    return "".join(parts)
+        paths.append("".join(bars))
+    return paths
 
 
 @functools.cache

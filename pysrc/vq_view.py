@@ -46,6 +46,8 @@ class VqView:
         self.decoded = None  # (grid, lookup) last decoded
         self.focus = FIRST_FOCUS
         self.shown_distances = None  # (cell, distances, painted code) on screen
+        self.shown_vectors = None  # (each cell's bars' path, its code) on screen in #vq-vectors
+        self.vector_nodes = ()  # each cell's (group, background, bars) in #vq-vectors
         self.painting = None  # pointerId of the paint stroke in progress
         self.proxies = []
         self.steps = None  # the work in flight (work), waiting on onnxruntime
@@ -311,7 +313,22 @@ class VqView:
     def draw_encoding(self, app):
         scale = max(abs(v) for rows in (self.vectors, self.codebook) for row in rows for v in row) or 1.0
         node = app.dom.el("vq-vectors")
-        node.innerHTML = vq_grid.vectors_markup(self.vectors, self.indices, scale)
+        if self.shown_vectors is None:
+            node.innerHTML = vq_grid.vectors_markup(self.vectors, self.indices, scale)
+            self.vector_nodes = [(g, g.querySelector("rect"), g.querySelector("path")) for g in node.children]
+            self.shown_vectors = (vq_grid.vector_paths(self.vectors, scale), list(self.indices))
+        else:  # the same 98 elements, only what changed: no markup to parse, no elements to style anew
+            paths = vq_grid.vector_paths(self.vectors, scale)
+            for (g, rect, path), d, k, shown_d, shown_k in zip(
+                self.vector_nodes, paths, self.indices, *self.shown_vectors, strict=True
+            ):
+                if d != shown_d:
+                    path.setAttribute("d", d)
+                if k != shown_k:
+                    g.setAttribute("data-code", str(k))
+                    rect.setAttribute("fill", vq_grid.code_color(k))
+                    path.setAttribute("fill", vq_grid.ink_on(k))
+            self.shown_vectors = (paths, list(self.indices))
         node.setAttribute("data-indices", ",".join(map(str, self.indices)))
         self.show_distances(app, self.focus)
         self.mark_focus(app)

@@ -212,6 +212,20 @@ def test_drawing_beside_the_codes_is_the_same_input(watch, server_url, reference
     wait_decoded(page, drawn)
     assert watch.python("import __main__; len(__main__.app.state.strokes)") == 1
     assert page.evaluate(INK, "vq-draw-canvas") > 1000 and page.evaluate(INK, "draw-canvas") > 1000
+    # The vectors were updated in place, not written anew: still what vq_grid's markup says for this input.
+    vectors = json.loads(watch.python("import json, __main__; json.dumps(__main__.app.on_demand['vq'].vectors)"))
+    codebook = reference[0]
+    scale = max(abs(v) for rows in (vectors, codebook) for row in rows for v in row)
+    expected = [
+        [str(k), vq_grid.code_color(k), vq_grid.ink_on(k), d]
+        for k, d in zip(drawn, vq_grid.vector_paths(vectors, scale), strict=True)
+    ]
+    shown = page.evaluate(
+        """() => [...document.querySelectorAll('#vq-vectors > g')].map((g) => [g.dataset.code,
+             g.querySelector('rect').getAttribute('fill'), g.querySelector('path').getAttribute('fill'),
+             g.querySelector('path').getAttribute('d')])"""
+    )
+    assert shown == expected
     assert watch.errors == []
 
 
