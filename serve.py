@@ -198,8 +198,25 @@ def vendor(src: Path, dest: Path) -> int:
 
 
 def _vendor_stamp() -> str:
-    """What a vendor folder was made from: the VENDOR list and the treatment of its files."""
-    return repr(VENDOR) + " stored-stdlib brotli-11"
+    """What a vendor folder is made from now: the VENDOR list and the treatment of its files."""
+    return repr(VENDOR) + f" stored-stdlib brotli-{brotli_quality()}"
+
+
+def brotli_quality() -> int:
+    """Brotli's quality for the precompressed files: VAE_BROTLI_QUALITY, else 11 (the smallest files, minutes on 2
+    cores). `make test` asks for 5 (seconds): its tests read the same bytes once decoded. A folder made at a higher
+    quality than asked for is kept; `make serve`, `build` and `bench` make a lower one again at 11."""
+    text = os.environ.get("VAE_BROTLI_QUALITY", "11")
+    if not (text.isdigit() and int(text) <= 11):
+        raise SetupError(f"VAE_BROTLI_QUALITY must be a whole number from 0 to 11, not {text!r}")
+    return int(text)
+
+
+def _stamp_current(made: str, now: str) -> bool:
+    """Whether a folder stamped `made` is what the stamp `now` asks for, at the same or a higher brotli quality."""
+    base, _, quality = made.rpartition(" brotli-")
+    wanted_base, _, wanted = now.rpartition(" brotli-")
+    return base == wanted_base and quality.isdigit() and int(quality) >= int(wanted)
 
 
 def _store_zip(path: Path) -> None:
@@ -217,8 +234,9 @@ def _store_zip(path: Path) -> None:
 
 BROTLI_JS = (
     "const fs = require('fs'), z = require('zlib');"
-    "for (const f of process.argv.slice(1)) { const d = fs.readFileSync(f);"
-    " fs.writeFileSync(f + '.br', z.brotliCompressSync(d, {params: {[z.constants.BROTLI_PARAM_QUALITY]: 11,"
+    "const quality = Number(process.argv[1]);"
+    "for (const f of process.argv.slice(2)) { const d = fs.readFileSync(f);"
+    " fs.writeFileSync(f + '.br', z.brotliCompressSync(d, {params: {[z.constants.BROTLI_PARAM_QUALITY]: quality,"
     " [z.constants.BROTLI_PARAM_LGWIN]: 24, [z.constants.BROTLI_PARAM_SIZE_HINT]: d.length}})); }"
 )
 
@@ -227,25 +245,27 @@ def _precompress_brotli(folder: Path) -> None:
     """A .br sibling for each large compressible file, made with Node's zlib (npm brings Node; Python's standard
     library has no brotli). Browsers that accept br get it; the rest get gzip.
 
-    Brotli's best quality (11) packs the big wasm files and the Python snapshot 12-15% smaller than quality 9
-    (0.7 MB less on a cold load) but takes about a minute a file, so the files are spread over the cores and
-    each result is kept in BROTLI_CACHE by content: vendoring the same files again costs nothing.
+    Brotli's best quality (11; see brotli_quality) packs the big wasm files and the Python snapshot 12-15% smaller
+    than quality 9 (0.7 MB less on a cold load) but takes about a minute a file, so the files are spread over the
+    cores and each result is kept in BROTLI_CACHE by content and quality: vendoring them again costs nothing.
     """
     node = shutil.which("node")
     if node is None:
         print("note: node not found, so no brotli files; gzip is served instead", file=sys.stderr)
         return
+    quality = brotli_quality()
     todo = []
     for path in sorted(folder.rglob("*"), key=lambda p: -p.stat().st_size if p.is_file() else 0):
         if not (path.is_file() and path.suffix in COMPRESSIBLE and path.stat().st_size >= BROTLI_MIN_BYTES):
             continue
-        cached = BROTLI_CACHE / f"{hashlib.sha256(path.read_bytes()).hexdigest()}.br"
+        cached = BROTLI_CACHE / f"{hashlib.sha256(path.read_bytes()).hexdigest()}-q{quality}.br"
         if cached.is_file():
             shutil.copyfile(cached, path.with_name(path.name + ".br"))
         else:
             todo.append((path, cached))
     workers = min(os.cpu_count() or 1, len(todo))
-    jobs = [subprocess.Popen([node, "-e", BROTLI_JS, *(str(p) for p, _ in todo[k::workers])]) for k in range(workers)]
+    command = [node, "-e", BROTLI_JS, str(quality)]
+    jobs = [subprocess.Popen([*command, *(str(p) for p, _ in todo[k::workers])]) for k in range(workers)]
     if any(job.wait(timeout=900) != 0 for job in jobs):
         raise SetupError(f"brotli compression failed in {folder}")
     BROTLI_CACHE.mkdir(parents=True, exist_ok=True)
@@ -257,7 +277,7 @@ def _ensure_vendor() -> None:
     """Vendor again when web/vendor is missing, predates package-lock.json, or VENDOR changed."""
     marker = VENDOR_DIR / VENDOR_MARKER
     try:
-        current = marker.read_text(encoding="utf-8") == _vendor_stamp() and (
+        current = _stamp_current(marker.read_text(encoding="utf-8"), _vendor_stamp()) and (
             not LOCKFILE.exists() or marker.stat().st_mtime >= LOCKFILE.stat().st_mtime
         )
     except OSError:
@@ -277,13 +297,15 @@ def snapshot_modules(root: Path = ROOT) -> list[str]:
 
 
 def _snapshot_stamp(root: Path = ROOT) -> str:
-    """What a snapshot was made from: the vendored runtime, snapshot.mjs and the sources of the modules it holds."""
+    """What a snapshot is made from now: the vendored runtime, snapshot.mjs and the sources of the modules it holds
+    (a digest), and the brotli quality of its .br file."""
     digest = hashlib.sha256()
     vendor_marker = root / "web" / "vendor" / VENDOR_MARKER
-    digest.update(f"{_vendor_stamp()} {vendor_marker.stat().st_mtime_ns if vendor_marker.exists() else 0}".encode())
+    vendored = vendor_marker.read_text(encoding="utf-8") if vendor_marker.exists() else ""
+    digest.update(f"{vendored} {vendor_marker.stat().st_mtime_ns if vendor_marker.exists() else 0}".encode())
     for path in [root / "snapshot.mjs", *(root / "pysrc" / f"{m}.py" for m in snapshot_modules(root))]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return f"{digest.hexdigest()} brotli-{brotli_quality()}"
 
 
 def make_snapshot(root: Path = ROOT) -> None:
@@ -315,7 +337,7 @@ def _ensure_snapshot() -> None:
     """
     marker = SNAPSHOT_DIR / SNAPSHOT_MARKER
     with contextlib.suppress(OSError):
-        if marker.read_text(encoding="utf-8") == _snapshot_stamp():
+        if _stamp_current(marker.read_text(encoding="utf-8"), _snapshot_stamp()):
             return
     print(f"Making the Python snapshot in {SNAPSHOT_DIR} ...", flush=True)
     try:

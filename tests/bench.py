@@ -54,6 +54,19 @@ MB = 1e6
 
 # Settings per mode. A "cold run" is one load in a fresh browser context, followed by `warm` reloads.
 MODES = {
+    "check": {  # every phase with a handful of inputs: tests/test_bench.py checks that everything is measured
+        "runs": 1,
+        "warm": 1,
+        "hover": 6,
+        "draw": 6,
+        "soak": 40,
+        "trace": 10,
+        "core_repeat": 2,
+        "kl_switches": 2,
+        "vq_draw": 4,
+        "vq_paint": 3,
+        "vq_strokes": 1,
+    },
     "quick": {
         "runs": 2,
         "warm": 1,
@@ -1671,6 +1684,7 @@ def bench_in_page(results, page, settings):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Benchmark the VAE Explainer page and its pure core.")
     parser.add_argument("--quick", action="store_true", help="fewer runs and interactions (well under 2 minutes)")
+    parser.add_argument("--check", action="store_true", help="every phase with a few inputs, figures not to be read")
     parser.add_argument("--runs", type=int, help="cold loads (each followed by warm reloads)")
     parser.add_argument("--json", type=Path, default=REPO / "build" / "bench.json", help="where to write the JSON")
     parser.add_argument(
@@ -1680,7 +1694,7 @@ def main(argv=None):
         "interleaved with this checkout's, and each figure as a ratio current/baseline",
     )
     args = parser.parse_args(argv)
-    mode = "quick" if args.quick else "full"
+    mode = "check" if args.check else "quick" if args.quick else "full"
     settings = dict(MODES[mode])
     if args.runs is not None:
         if args.runs < 1:

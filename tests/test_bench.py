@@ -93,12 +93,13 @@ def test_decode_hash(benchmark):
 
 
 @pytest.mark.browser
-def test_quick_page_benchmark_measures_everything(tmp_path):
-    """`python -m tests.bench --quick` runs end to end; every figure is measured (timings are never judged)."""
+def test_the_page_benchmark_measures_everything(tmp_path):
+    """`python -m tests.bench` runs end to end; every figure is measured (timings are never judged). `--check` is
+    each phase with a handful of inputs: the same code as `--quick`, in a third of the time."""
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.bench", "--quick", "--runs", "1", "--json", str(out)],
+        [sys.executable, "-m", "tests.bench", "--check", "--json", str(out)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -107,7 +108,7 @@ def test_quick_page_benchmark_measures_everything(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert report["mode"] == "quick"
+    assert report["mode"] == "check"
     metrics = {m["key"] + ("/" + m["cache"] if m["cache"] else ""): m for m in report["metrics"]}
     required = [
         "useful_paint/cold",
@@ -144,17 +145,19 @@ def test_quick_page_benchmark_measures_everything(tmp_path):
             assert m["median"] > 0 and min(m["samples"]) > 0, (key, m["samples"])
         elif m["kind"] in ("count", "span"):
             assert min(m["samples"]) >= 0, (key, m["samples"])
-    assert metrics["hover"]["n"] >= 20 and metrics["draw"]["n"] >= 20
+    settings = report["settings"]  # a pointerup ends each drawn stroke and is not a measured repaint
+    assert metrics["hover"]["n"] == settings["hover"] and metrics["draw"]["n"] >= settings["draw"] * 2 // 3
     # The VQ-VAE view: none of its files in the cold load, all of them when opened (its Python modules, the codebook
     # and its manifest, the two networks), every drawing and paint event measured until its picture was repainted,
     # and its rows judged against the floor's.
     vq_modules = ["quantizer", *(path.stem for path in (REPO / "pysrc").glob("vq_*.py"))]
     assert metrics["vq_files_cold/cold"]["max"] == 0 and metrics["vq_files_open"]["median"] == len(vq_modules) + 4
-    assert metrics["vq_draw"]["n"] >= 15 and metrics["vq_paint"]["n"] == 14 and metrics["vq_strokes_work"]["n"] >= 10
+    assert metrics["vq_draw"]["n"] >= settings["vq_draw"] * 2 // 3 and metrics["vq_paint"]["n"] == settings["vq_paint"]
+    assert metrics["vq_strokes_work"]["n"] >= 10
     floor = {r["key"]: r for r in report["comparison"]["floor"]}
     assert floor["vq_paint"]["floor"]["p95"] == floor["draw"]["floor"]["p95"] > 0
     assert floor["vq_draw"]["current_minus_floor_p95"] is not None
-    assert "VAE Explainer benchmark (quick)" in proc.stdout and "[core (CPython)]" in proc.stdout
+    assert "VAE Explainer benchmark (check)" in proc.stdout and "[core (CPython)]" in proc.stdout
 
 
 # ---------------------------------------------------------------------------------------------------------

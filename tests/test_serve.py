@@ -619,3 +619,17 @@ def test_real_repository_site_map(capsys: pytest.CaptureFixture[str]) -> None:
         assert resp.body == site.files[pysrc[0]].read_bytes()
     finally:
         _stop(server, thread)
+
+
+def test_brotli_quality_is_asked_for_and_a_better_folder_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make test` asks for quality 5; a folder made at 11 serves it too, but one made at 5 is not enough for 11."""
+    monkeypatch.setenv("VAE_BROTLI_QUALITY", "5")
+    asked = serve._vendor_stamp()
+    assert asked.endswith(" brotli-5") and serve.brotli_quality() == 5
+    assert serve._stamp_current(asked.replace("brotli-5", "brotli-11"), asked)
+    assert not serve._stamp_current(asked, asked.replace("brotli-5", "brotli-11"))
+    assert not serve._stamp_current("other runtime brotli-11", asked)
+    for bad in ("12", "-1", "high", ""):
+        monkeypatch.setenv("VAE_BROTLI_QUALITY", bad)
+        with pytest.raises(serve.SetupError, match="VAE_BROTLI_QUALITY must be a whole number from 0 to 11"):
+            serve.brotli_quality()
