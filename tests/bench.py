@@ -1089,18 +1089,24 @@ def report_loads(results, target, r):
         if early:
             results.note(f"{target.name}: VQ-VAE files fetched in a cold load, before the view was opened: {early}")
 
-    # Where the cold load's time goes: every milestone seen in all cold runs, plus when the big files arrived.
+    # Where a load's time goes: every milestone seen in all its runs, plus when the big files arrived (a warm
+    # reload takes them from the HTTP cache).
+    for records, cache in ((cold, "cold"), (warm, "warm")):
+        if not records:
+            continue
+        ms = target.section(f"load milestones (ms after navigation start, {cache})")
+        rows = {}
+        for name in records[0]["marks"]:
+            if name not in ("useful paint", "data-ready") and all(name in x["marks"] for x in records):
+                rows[name] = [x["marks"][name] for x in records]
+        for path in KEY_RESOURCES:
+            ends = [next((e["end"] for e in x["resources"] if e["name"] == path), None) for x in records]
+            if all(v is not None for v in ends):
+                rows[f"{path.rsplit('/', 1)[-1]} {'downloaded' if cache == 'cold' else 'from the cache'}"] = ends
+        key = "mark:" if cache == "cold" else "warm-mark:"
+        for name, values in sorted(rows.items(), key=lambda kv: statistics.median(kv[1])):
+            results.add(ms, f"{p}{key}{name}", name, "ms", values, cache)
     ms = target.section("load milestones (ms after navigation start, cold)")
-    rows = {}
-    for name in cold[0]["marks"]:
-        if name not in ("useful paint", "data-ready") and all(name in x["marks"] for x in cold):
-            rows[name] = [x["marks"][name] for x in cold]
-    for path in KEY_RESOURCES:
-        ends = [next((e["end"] for e in x["resources"] if e["name"] == path), None) for x in cold]
-        if all(v is not None for v in ends):
-            rows[f"{path.rsplit('/', 1)[-1]} downloaded"] = ends
-    for name, values in sorted(rows.items(), key=lambda kv: statistics.median(kv[1])):
-        results.add(ms, f"{p}mark:{name}", name, "ms", values, "cold")
 
     blocked = [long_frames(x) for x in cold]
     if all(b is not None for b in blocked):
@@ -1136,7 +1142,7 @@ def report_loads(results, target, r):
 
 
 def breakdown(cold):
-    """The cold-load breakdown, median over the cold loads: [{key, label, ms, samples, missing}]."""
+    """A load's breakdown, median over the loads (cold ones, or warm reloads): [{key, label, ms, samples, missing}]."""
     per_run = [load_segments(x["marks"], x["resources"]) for x in cold]
     out = []
     for i, row in enumerate(per_run[0]):
@@ -1146,7 +1152,7 @@ def breakdown(cold):
     return out
 
 
-def breakdown_table(breakdowns, labels):
+def breakdown_table(breakdowns, labels, cache="cold"):
     """Side by side: one column per checkout (`breakdowns` {name: rows}, `labels` {name: column title}), plus
     current/baseline when both are there. Rows are matched by key; merged 'not split' rows appear as they come."""
     names = list(breakdowns)
@@ -1159,7 +1165,7 @@ def breakdown_table(breakdowns, labels):
     total = [k for k in keys if k == "total"]
     keys = [k for k in keys if k != "total"] + total  # merged rows of any checkout before the end to end
     both = "current" in breakdowns and "baseline" in breakdowns
-    header = ["segment (ms, median of cold loads)", *(labels[n] for n in names)] + (["ratio"] if both else [])
+    header = [f"segment (ms, median of {cache} loads)", *(labels[n] for n in names)] + (["ratio"] if both else [])
     rows = []
     for key in keys:
         values = {n: next((r for r in breakdowns[n] if r["key"] == key), None) for n in names}
@@ -1733,7 +1739,7 @@ def main(argv=None):
         return 2
     errors = Errors()
     failures = []
-    breakdowns = {}
+    breakdowns, warm_breakdowns = {}, {}
 
     def phase(name, section, rows, fn, *fn_args):
         """Run one phase; if the page blocks it, say exactly how in the table (n/a rows) and carry on."""
@@ -1773,6 +1779,9 @@ def main(argv=None):
                 if colds:
                     for target in targets:
                         breakdowns[target.name] = breakdown(colds[target.name])
+                        warm = results.details[target.prefix + "loads"]["warm"]
+                        if warm:
+                            warm_breakdowns[target.name] = breakdown(warm)
                 floor_loaded = phase(
                     "floor page",
                     floor.section("load"),
@@ -1844,9 +1853,10 @@ def main(argv=None):
     print("checkouts:")
     for target in targets:
         print(f"  {target.label}")
-    if breakdowns:
-        print()
-        print(breakdown_table(breakdowns, labels))
+    for cache, rows in (("cold", breakdowns), ("warm", warm_breakdowns)):
+        if rows:
+            print()
+            print(breakdown_table(rows, labels, cache))
     text = comparison_text(comp, labels)
     if text:
         print()
@@ -1858,6 +1868,7 @@ def main(argv=None):
         "checkouts": checkouts,
         "metrics": results.metrics,
         "breakdown": breakdowns,
+        "breakdown_warm": warm_breakdowns,
         "comparison": comp,
         "notes": results.notes,
         "details": results.details,
