@@ -51,6 +51,7 @@ class AppState:
     vq_edits: list | None = None  # the VQ-VAE view: 49 codes painted by the learner, None where the encoder chose
     vq_brush: int = 0  # the code the learner paints with
     vq_details: bool = False  # the VQ-VAE view's "Explain VQ-VAE details": the quantiser's code and live graph
+    vq_seed: int = 1  # the VQ-VAE view's prior: the seed of the last sample drawn (or of the next, before any)
     undo_stack: list = field(default_factory=list, repr=False, compare=False)
 
     # Input actions. Each one that changes the drawing saves the old drawing for Undo.
@@ -146,6 +147,8 @@ def encode_hash(state):
         vq["b"] = state.vq_brush
     if state.vq_details:
         vq["d"] = 1
+    if state.vq_seed != 1:
+        vq["s"] = state.vq_seed
     if vq:
         data["v"] = vq
     raw = json.dumps(data, separators=(",", ":")).encode()
@@ -239,18 +242,21 @@ def decode_hash(text):
     if not _is_finite_number(beta) or not 0 <= beta <= MAX_BETA:
         raise StateError("the link's KL weight β is not a valid number")
     state.kl_beta = float(beta)
-    state.vq_edits, state.vq_brush, state.vq_details = _vq(data.get("v", {}))
+    state.vq_edits, state.vq_brush, state.vq_details, state.vq_seed = _vq(data.get("v", {}))
     return state
 
 
 def _vq(vq):
-    """The VQ-VAE view's part of a link: sparse [cell, code] edits of the 7×7 grid, the code painted with, and
-    whether its details are open."""
-    if not isinstance(vq, dict) or not set(vq) <= {"e", "b", "d"}:
+    """The VQ-VAE view's part of a link: sparse [cell, code] edits of the 7×7 grid, the code painted with, whether
+    its details are open, and the prior's seed."""
+    if not isinstance(vq, dict) or not set(vq) <= {"e", "b", "d", "s"}:
         raise StateError("the link's VQ-VAE state has the wrong shape")
     details = vq.get("d", 0)
     if not (_is_int(details) and details in (0, 1)):
         raise StateError("the link's VQ-VAE details flag is neither 0 nor 1")
+    seed = vq.get("s", 1)
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise StateError(f"the link's VQ-VAE prior seed is not a whole number from 0 to {MAX_SEED}")
     brush = vq.get("b", 0)
     if not _is_int(brush) or not 0 <= brush < VQ_MAX_CODES:
         raise StateError("the link's VQ-VAE paint code is not a valid code number")
@@ -267,4 +273,4 @@ def _vq(vq):
         if not 0 <= code < VQ_MAX_CODES:
             raise StateError("the link's VQ-VAE edits use a code number that is not valid")
         edits[cell] = code
-    return (edits if pairs else None), brush, bool(details)
+    return (edits if pairs else None), brush, bool(details), seed

@@ -14,6 +14,7 @@ import js
 
 import quantizer
 import vq_grid
+from state import MAX_SEED
 from views import LoadError, Runner, fetch_bytes, import_on_demand, onnx_session
 
 PRIOR = "models/vq/pixelcnn.onnx"
@@ -32,14 +33,20 @@ class VqPrior:
         app.on(app.dom.el("vq-sample"), "click", lambda e: self.ask(app, 0))
         app.on(app.dom.el("vq-sample-next"), "click", lambda e: self.ask(app, 1))
 
+    def update(self, app):
+        """The seed box shows the state's seed: a link restores the seed that drew its grid."""
+        app.dom.el("vq-seed").value = str(app.state.vq_seed)
+
     def ask(self, app, step):
         """Sample with the seed in the box (plus `step`: "Another sample" moves to the next seed)."""
         field = app.dom.el("vq-seed")
         try:
-            seed = max(0, int(field.value or 0)) + step
+            seed = min(MAX_SEED, max(0, int(field.value or 0)) + step)
         except ValueError:
             seed = step
         field.value = str(seed)
+        app.state.vq_seed = seed
+        app.write_hash()
         self.asked = asyncio.ensure_future(self.sample_soon(app, seed))
 
     async def sample_soon(self, app, seed):

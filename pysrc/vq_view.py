@@ -203,6 +203,7 @@ class VqView:
     def update(self, app):
         if self.codebook is not None:
             self.details.update(app)
+            self.prior.update(app)
         if self.codebook is not None and self.steps is None and "vq" in app.state.panels:
             self.check_link(app)
             app.dom.attr("vq-panel", "data-busy", "true")

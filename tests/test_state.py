@@ -241,6 +241,7 @@ states = st.builds(
     ),
     vq_brush=st.integers(0, VQ_MAX_CODES - 1),
     vq_details=st.booleans(),
+    vq_seed=st.integers(0, MAX_SEED),
 )
 
 
@@ -343,6 +344,10 @@ def test_the_kl_view_state_round_trips_and_defaults_stay_out_of_the_link():
         ({"d": 2}, "details flag"),
         ({"d": True}, "details flag"),
         ({"d": "1"}, "details flag"),
+        ({"s": -1}, "prior seed"),
+        ({"s": 2**31}, "prior seed"),
+        ({"s": 3.0}, "prior seed"),
+        ({"s": True}, "prior seed"),
     ],
 )
 def test_a_bad_vq_view_state_is_named(vq, why):
@@ -353,10 +358,10 @@ def test_a_bad_vq_view_state_is_named(vq, why):
 def test_the_vq_view_state_round_trips_sparsely_and_defaults_stay_out_of_the_link():
     edits = [None] * 49
     edits[0], edits[24], edits[48] = 3, 15, 0
-    state = AppState(panels={"vq"}, vq_edits=edits, vq_brush=7, vq_details=True)
+    state = AppState(panels={"vq"}, vq_edits=edits, vq_brush=7, vq_details=True, vq_seed=4)
     assert decode_hash(encode_hash(state)) == state
     raw = json.loads(zlib.decompress(base64.urlsafe_b64decode(encode_hash(state)[3:] + "==")))
-    assert raw["v"] == {"e": [[0, 3], [24, 15], [48, 0]], "b": 7, "d": 1}
+    assert raw["v"] == {"e": [[0, 3], [24, 15], [48, 0]], "b": 7, "d": 1, "s": 4}
     assert decode_hash(encode_hash(AppState(vq_details=True))).vq_details is True
     # No edits (or a grid whose edits were all reset) and brush 0 add nothing to the link.
     for quiet in (AppState(), AppState(vq_edits=[None] * 49)):

@@ -185,6 +185,7 @@ def test_codes_sampled_from_the_prior_are_cpythons_grid_decoded_and_kept_in_the_
     fresh = watch.open(page.url)
     wait_decoded(fresh, grid)
     assert_reconstruction(fresh, decode(grid))
+    assert fresh.input_value("#vq-seed") == "4"  # the seed that drew it, so "Another sample" goes on from there
     fresh.click("#vq-reset")
     wait_decoded(fresh, indices)
     assert watch.errors == [] and watch.csp_violations == []
