@@ -13,7 +13,6 @@ import time
 import js
 
 import quantizer
-import vq_grid
 from state import MAX_SEED
 from views import LoadError, Runner, fetch_bytes, import_on_demand, onnx_session
 
@@ -90,7 +89,7 @@ class VqPrior:
             grid, codes = next(steps)
             while True:
                 if paced:
-                    self.draw(app, grid)
+                    view.draw_cells(app, grid)
                 started = time.perf_counter()
                 flat = yield from view.run(app, "pixelcnn", PRIOR, codes, shape)
                 grid, codes = steps.send(flat)
@@ -107,14 +106,3 @@ class VqPrior:
         except (self.prior.PriorError, quantizer.CodebookError) as error:
             self.status(app, f"The prior cannot sample: {error}. The rest of the view still works.", True)
             return None
-
-    def draw(self, app, grid):
-        """The grid so far on the view's 7×7 cells: the codes drawn, and the cells still to come left blank."""
-        for cell, code in enumerate(grid):
-            if code is None:
-                text, style, label = "", "", f"{vq_grid.cell_name(cell)}: not sampled yet"
-            else:
-                text, style, label = vq_grid.cell_view(cell, code, self.view.indices[cell])
-            app.dom.text(f"vq-cell-{cell}", text)
-            app.dom.attr(f"vq-cell-{cell}", "style", style)
-            app.dom.attr(f"vq-cell-{cell}", "aria-label", label)

@@ -314,12 +314,11 @@ class VqView:
     def draw_encoding(self, app):
         scale = max(abs(v) for rows in (self.vectors, self.codebook) for row in rows for v in row) or 1.0
         node = app.dom.el("vq-vectors")
+        paths = vq_grid.vector_paths(self.vectors, scale)
         if self.shown_vectors is None:
             node.innerHTML = vq_grid.vectors_markup(self.vectors, self.indices, scale)
             self.vector_nodes = [(g, g.querySelector("rect"), g.querySelector("path")) for g in node.children]
-            self.shown_vectors = (vq_grid.vector_paths(self.vectors, scale), list(self.indices))
         else:  # the same 98 elements, only what changed: no markup to parse, no elements to style anew
-            paths = vq_grid.vector_paths(self.vectors, scale)
             for (g, rect, path), d, k, shown_d, shown_k in zip(
                 self.vector_nodes, paths, self.indices, *self.shown_vectors, strict=True
             ):
@@ -329,7 +328,7 @@ class VqView:
                     g.setAttribute("data-code", str(k))
                     rect.setAttribute("fill", vq_grid.code_color(k))
                     path.setAttribute("fill", vq_grid.ink_on(k))
-            self.shown_vectors = (paths, list(self.indices))
+        self.shown_vectors = (paths, list(self.indices))
         node.setAttribute("data-indices", ",".join(map(str, self.indices)))
         self.show_distances(app, self.focus)
         self.mark_focus(app)
@@ -346,11 +345,7 @@ class VqView:
     def draw_decoding(self, app, shown, image):
         dom = app.dom
         app.paint_rgba("vq-reconstruction", decoder.grayscale_rgba(image))
-        for cell, (code, chosen) in enumerate(zip(shown, self.indices, strict=True)):
-            text, style, label = vq_grid.cell_view(cell, code, chosen)
-            dom.text(f"vq-cell-{cell}", text)
-            dom.attr(f"vq-cell-{cell}", "style", style)
-            dom.attr(f"vq-cell-{cell}", "aria-label", label)
+        self.draw_cells(app, shown)
         for k in range(len(self.codebook)):
             dom.text(f"vq-count-{k}", str(shown.count(k)))
         dom.text("vq-usage", vq_grid.usage_words(self.indices, shown, len(self.codebook)))
@@ -358,6 +353,17 @@ class VqView:
         self.show_distances(app, self.focus)
         self.status(app, "The VQ-VAE: your input, its codes, and what the decoder makes of them.")
         dom.attr("vq-reconstruction", "data-codes", ",".join(map(str, shown)))
+
+    def draw_cells(self, app, grid):
+        """The paintable grid's 49 cells showing `grid`'s codes (None: a cell left blank, not sampled yet)."""
+        for cell, (code, chosen) in enumerate(zip(grid, self.indices, strict=True)):
+            if code is None:
+                text, style, label = "", "", f"{vq_grid.cell_name(cell)}: not sampled yet"
+            else:
+                text, style, label = vq_grid.cell_view(cell, code, chosen)
+            app.dom.text(f"vq-cell-{cell}", text)
+            app.dom.attr(f"vq-cell-{cell}", "style", style)
+            app.dom.attr(f"vq-cell-{cell}", "aria-label", label)
 
     def show_distances(self, app, cell):
         """The cell's squared distance to every code, the argmin marked: why the encoder chose what it chose."""
