@@ -110,6 +110,8 @@ IMMUTABLE_PREFIX = "/vendor/"  # versioned by package-lock.json, so browsers may
 
 ROOT = Path(__file__).resolve().parent
 NODE_MODULES = ROOT / "node_modules"
+# PyScript's own Python package, as the module its core.js writes from (the snapshot holds it compiled).
+PYSCRIPT_STDLIB = Path("node_modules", "@pyscript", "core", "src", "stdlib", "pyscript.js")
 VENDOR_DIR = ROOT / "web" / "vendor"
 LOCKFILE = ROOT / "package-lock.json"
 VENDOR_MARKER = ".vae-explainer-vendor"
@@ -297,14 +299,16 @@ def snapshot_modules(root: Path = ROOT) -> list[str]:
 
 
 def _snapshot_stamp(root: Path = ROOT) -> str:
-    """What a snapshot is made from now: the vendored runtime, snapshot.mjs and the sources of the modules it holds
-    (a digest), and the brotli quality of its .br file."""
+    """What a snapshot is made from now: the vendored runtime, snapshot.mjs, PyScript's Python package and the
+    sources of the modules it holds (a digest), and the brotli quality of its .br file."""
     digest = hashlib.sha256()
     vendor_marker = root / "web" / "vendor" / VENDOR_MARKER
     vendored = vendor_marker.read_text(encoding="utf-8") if vendor_marker.exists() else ""
     digest.update(f"{vendored} {vendor_marker.stat().st_mtime_ns if vendor_marker.exists() else 0}".encode())
     for path in [root / "snapshot.mjs", *(root / "pysrc" / f"{m}.py" for m in snapshot_modules(root))]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    with contextlib.suppress(OSError):  # absent before npm ran: the snapshot cannot be made then anyway
+        digest.update(b"pyscript.js\0" + (root / PYSCRIPT_STDLIB).read_bytes())
     return f"{digest.hexdigest()} brotli-{brotli_quality()}"
 
 
@@ -320,7 +324,8 @@ def make_snapshot(root: Path = ROOT) -> None:
     pyodide = root / "web" / "vendor" / "pyodide"
 
     def fill(staging: Path) -> None:
-        command = [node, str(root / "snapshot.mjs"), str(pyodide), str(root / "pysrc"), str(staging)]
+        command = [node, str(root / "snapshot.mjs"), str(pyodide), str(root / PYSCRIPT_STDLIB), str(root / "pysrc")]
+        command.append(str(staging))
         done = subprocess.run([*command, *snapshot_modules(root)], capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             raise SetupError(f"snapshot.mjs failed: {(done.stderr or done.stdout).strip()[-2000:]}")

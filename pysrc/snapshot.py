@@ -34,6 +34,8 @@ STDLIB = (
 )
 
 RECORDED: dict[str, str] = {}  # page module -> sha256 of the source it was imported from, filled by take()
+PRECOMPILED: dict[str, tuple[bytes, object]] = {}  # PyScript's module -> (its source, that source compiled)
+SERVED: list[str] = []  # the modules imported from PRECOMPILED in this run, for the tests
 
 
 def digest(path):
@@ -45,16 +47,55 @@ def stdlib_zip():
     return next(p for p in sys.path if p.endswith(".zip"))
 
 
-def take(core_modules):
-    """Import the standard library and `core_modules`, and record each one's source hash.
+def take(core_modules, package=None):
+    """Import the standard library and `core_modules`, record each one's source hash, and compile `package`.
 
-    The zip importers' caches are cleared, so the restored image reads whichever zip the page gives it.
+    `package` is the folder PyScript writes its own Python package to at every start (the page's JS modules
+    must exist before it can be imported, so it cannot be imported here). The zip importers' caches are
+    cleared, so the restored image reads whichever zip the page gives it.
     """
     for name in (*STDLIB, *core_modules):
         importlib.import_module(name)
     RECORDED.update({name: digest(sys.modules[name].__file__) for name in core_modules})
+    if package is not None:
+        precompile(Path(package))
     forget_zip_contents()
     gc.collect()
+
+
+def precompile(package):
+    """Compile every module of `package` now, and import them from that code when their files are unchanged."""
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        source = path.read_bytes()
+        PRECOMPILED[name] = (source, compile(source, str(path), "exec", dont_inherit=True))
+    sys.meta_path.insert(0, Precompiled())
+
+
+class Precompiled(importlib.abc.MetaPathFinder):
+    """Imports PyScript's own package from the code compiled when the snapshot was made.
+
+    PyScript writes the package's files and imports it at every start; compiling them took 0.25-0.3 s of
+    a cold load. A file whose bytes differ from the ones compiled (another PyScript) is compiled as usual.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in PRECOMPILED:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if spec is not None and type(spec.loader) is importlib.machinery.SourceFileLoader:
+            spec.loader = PrecompiledLoader(spec.loader.name, spec.loader.path)
+        return spec
+
+
+class PrecompiledLoader(importlib.machinery.SourceFileLoader):
+    def source_to_code(self, data, path, *, _optimize=-1):
+        source, code = PRECOMPILED[self.name]
+        if data != source or code.co_filename != path:
+            return super().source_to_code(data, path, _optimize=_optimize)
+        SERVED.append(self.name)
+        return code
 
 
 def forget_zip_contents():

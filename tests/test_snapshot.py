@@ -2,6 +2,7 @@
 from it, and the real page started from it (faults that make the page start without it are in test_faults.py)."""
 
 import hashlib
+import json
 import shutil
 import struct
 import sys
@@ -48,6 +49,39 @@ def test_a_changed_core_module_is_read_from_its_file_again(module_file):
 def test_a_missing_core_file_counts_as_changed(module_file):
     module_file.unlink()
     assert snapshot.drop_stale() == ["core_for_test.py"]
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A package compiled as the snapshot compiles PyScript's; yields its folder."""
+    folder = tmp_path / "pkg_for_test"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("from pkg_for_test.part import VALUE\n")
+    (folder / "part.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(snapshot, "PRECOMPILED", {})
+    monkeypatch.setattr(snapshot, "SERVED", [])
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    snapshot.precompile(folder)
+    yield folder
+    for name in ("pkg_for_test", "pkg_for_test.part"):
+        sys.modules.pop(name, None)
+
+
+def test_a_precompiled_package_imports_from_its_compiled_code(package):
+    assert sorted(snapshot.PRECOMPILED) == ["pkg_for_test", "pkg_for_test.part"]
+    import pkg_for_test
+
+    assert pkg_for_test.VALUE == 1
+    assert snapshot.SERVED == ["pkg_for_test", "pkg_for_test.part"]
+
+
+def test_a_changed_file_of_a_precompiled_package_is_compiled_from_the_file(package):
+    (package / "part.py").write_text("VALUE = 2\n")
+    import pkg_for_test
+
+    assert pkg_for_test.VALUE == 2
+    assert snapshot.SERVED == ["pkg_for_test"]
 
 
 def test_stdlib_on_demand_loads_the_full_zip_once_then_steps_aside(tmp_path, monkeypatch):
@@ -142,6 +176,12 @@ def test_the_page_starts_from_the_snapshot_and_never_needs_the_full_stdlib(watch
     assert watch.python(
         "import sys, snapshot; len(snapshot.RECORDED) > 10 and all(m in sys.modules for m in snapshot.RECORDED)"
     )
+    # PyScript's own package came from the code compiled when the snapshot was made, none of it compiled here.
+    served, imported, compiled = json.loads(
+        watch.python("import json, sys, snapshot as s; json.dumps([s.SERVED, [*sys.modules], [*s.PRECOMPILED]])")
+    )
+    assert {"pyscript", "pyscript.context", "pyscript.display"} <= set(served)
+    assert sorted(served) == sorted(set(imported) & set(compiled))
 
 
 @pytest.mark.browser
