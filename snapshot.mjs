@@ -5,8 +5,8 @@
 // Pyodide starts here in Node, the page's modules are written where PyScript writes them in the page, and
 // pysrc/snapshot.py imports the standard library the page uses and MODULE... PyScript's own Python package
 // (PYSCRIPT_STDLIB, the module of @pyscript/core that holds its files) is written where PyScript writes it too,
-// and compiled, not imported: it needs the page. Then the interpreter's memory is
-// saved to OUT_DIR/python.bin, followed by the SHA-256 of what precedes it (the page checks it before use).
+// and compiled, not imported: it needs the page. Then the interpreter's memory is saved to OUT_DIR/python.bin,
+// followed by the SHA-256 of what precedes it (the page checks it before use).
 // Python may hold `js` (saved as a path from globalThis, restored as the page's) but no other JavaScript
 // object at that moment, so the image restores in any page.
 import { createHash } from "node:crypto";

@@ -90,6 +90,8 @@ class Precompiled(importlib.abc.MetaPathFinder):
 
 
 class PrecompiledLoader(importlib.machinery.SourceFileLoader):
+    """A file loader that skips compiling when the file holds exactly the source compiled into the snapshot."""
+
     def source_to_code(self, data, path, *, _optimize=-1):
         source, code = PRECOMPILED[self.name]
         if data != source or code.co_filename != path:
