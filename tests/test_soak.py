@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-INTERACTIONS = int(os.environ.get("SOAK_INTERACTIONS", "250"))
+INTERACTIONS = int(os.environ.get("SOAK_INTERACTIONS", "150"))  # 250 took 60 s of the 15-minute suite
 EDITS = {
     "good": "def reparameterize(mu, sigma, eps):\n    return [m + 3 * s * e for m, s, e in zip(mu, sigma, eps)]\n",
     "syntax": "def reparameterize(mu, sigma, epsilon)\n    return mu\n",
