@@ -92,6 +92,9 @@ class App:
         self.in_view = None  # views.InView over STORIES, once the page's events are bound
         self.pause = (0, 0)  # (inputs, frames) seen by on_pause_frame: catch up after a frame without input
         self.shown_busy = None
+        # Looked up once: every input event and frame uses them, and each lookup is a crossing into JS.
+        self.root_data = js.document.documentElement.dataset
+        self.next_frame, self.microtask = js.requestAnimationFrame, js.queueMicrotask
         self.contexts = {}
         self.image_data = {}
         self.task = None  # the start-up task; a reference keeps it from being collected
@@ -344,19 +347,19 @@ class App:
             return  # the frame in flight looks again when it ends
         if not self.frame_requested:
             self.frame_requested = True
-            js.requestAnimationFrame(self.frame_proxy)
+            self.next_frame(self.frame_proxy)
         if not self.frame_used:
             self.frame_used = True
             # Once the current handlers are done (so every event already delivered is in), before the browser
             # paints; not through asyncio, whose every step waits for a task of its own.
-            js.queueMicrotask(self.start_proxy)
+            self.microtask(self.start_proxy)
 
     def set_busy(self, busy):
         """`data-busy` on <html>: tests and benchmarks wait for "false" to know the numbers shown are the latest;
         "behind" says the views in view are, and a story out of view is still to catch up."""
         if busy != self.shown_busy:
             self.shown_busy = busy
-            js.document.documentElement.dataset.busy = busy
+            self.root_data.busy = busy
 
     def defer(self, story):
         """Whether this frame leaves `story` for later: it was made by new input, and none of the story's parts is
