@@ -324,9 +324,9 @@ def make_snapshot(root: Path = ROOT) -> None:
     pyodide = root / "web" / "vendor" / "pyodide"
 
     def fill(staging: Path) -> None:
-        command = [node, str(root / "snapshot.mjs"), str(pyodide), str(root / PYSCRIPT_STDLIB), str(root / "pysrc")]
-        command.append(str(staging))
-        done = subprocess.run([*command, *snapshot_modules(root)], capture_output=True, text=True, timeout=600)
+        maker = [node, str(root / "snapshot.mjs"), str(pyodide), str(root / PYSCRIPT_STDLIB), str(root / "pysrc")]
+        command = [*maker, str(staging), *snapshot_modules(root)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             raise SetupError(f"snapshot.mjs failed: {(done.stderr or done.stdout).strip()[-2000:]}")
         zipfile.ZipFile(staging / "python_stdlib.zip", "w").close()

@@ -377,7 +377,7 @@ class App:
             return  # new input came: its frame left them behind again, and waits for the next pause
         if frames < 1:
             self.pause = (inputs, frames + 1)
-            js.requestAnimationFrame(self.pause_proxy)
+            self.next_frame(self.pause_proxy)
         else:
             self.request(encode=False)
 
@@ -418,13 +418,13 @@ class App:
         if not self.ready:
             self.ready = True
             # The page answers input from here on, even after a failed frame.
-            js.document.documentElement.dataset.ready = "true"
+            self.root_data.ready = "true"
         if self.need_decode:
             self.kick()
         elif self.behind:
             self.set_busy("behind")
             self.pause = (self.inputs, 0)
-            js.requestAnimationFrame(self.pause_proxy)
+            self.next_frame(self.pause_proxy)
         else:
             self.set_busy("false")
             self.narrator.settled(self)
