@@ -11,10 +11,12 @@ PIXELS = 784
 def grayscale_rgba(image, ink=17, paper=255):
     """Intensities in [0, 1] → RGBA bytes for putImageData; dark ink on white paper, like the drawing canvas.
 
-    One bytes() pass, then slice assignment at C speed: this runs per frame, and for 400 images at once.
+    One list comprehension (inlined, so no generator frame per pixel), then slice assignment at C speed: this runs
+    per frame, and for 400 images at once. Values out of [0, 1] are clipped (NaN counts as 0).
     """
     span = ink - paper
-    gray = bytes(paper + int(span * (v if 0.0 <= v <= 1.0 else 1.0 if v > 1.0 else 0.0) - 0.5) for v in image)
+    full, blank = paper + int(span * 1.0 - 0.5), paper + int(span * 0.0 - 0.5)
+    gray = bytes([paper + int(span * v - 0.5) if 0.0 <= v <= 1.0 else full if v > 1.0 else blank for v in image])
     out = bytearray(len(gray) * 4)
     out[0::4] = out[1::4] = out[2::4] = gray
     out[3::4] = b"\xff" * len(gray)

@@ -169,6 +169,24 @@ def overlay_markup(plot, mu=None, sigma=None, z=None):
 ZOOM_SIZE = 160  # the magnifier, in SVG units
 
 
+def dot(x, y):
+    """A map point in latent units as a zero-length, round-capped path segment: a dot wherever a transform puts it."""
+    return f"M{x:.4f} {y:.4f}h0"
+
+
+def map_dots_markup(chosen, map_mu, labels, index=None):
+    """The chosen map points as one path per digit, in latent units; `index` (a PointIndex) has each point's text."""
+    dots = [[] for _ in LABEL_COLORS]
+    texts = index.dots if index is not None else None
+    for i in chosen:
+        dots[labels[i]].append(texts[i] if texts is not None else dot(*map_mu[i]))
+    return "".join(
+        element("path", d="".join(d), stroke=color, class_="scatter-digit")
+        for color, d in zip(LABEL_COLORS, dots, strict=True)
+        if d
+    )
+
+
 class Zoom:
     """A magnifier around μ with equal scale on both axes: on the map the σ ellipses are often smaller than a dot.
 
@@ -186,57 +204,76 @@ class Zoom:
         to = lambda v: min(self.size, max(0.0, v))  # noqa: E731
         return to((x - self.mu[0] + self.half) * self.k), to((self.mu[1] + self.half - y) * self.k)
 
-    def scatter_markup(self, map_mu, labels, limit=600, index=None):
-        """The map points in the window (the first `limit` of them, in map order) as one path per digit.
+    def window_points(self, map_mu, limit=600, index=None):
+        """Indices of the map points in the window, the first `limit` of them in map order.
 
-        With `index` (a PointIndex of map_mu) only the points near the window are visited; the markup is the same.
+        With `index` (a PointIndex of map_mu) only the points near the window are visited; the answer is the same.
         """
-        dots = [[] for _ in LABEL_COLORS]
-        if index is None:
-            for (mx, my), label in zip(map_mu, labels, strict=True):
-                if abs(mx - self.mu[0]) <= self.half and abs(my - self.mu[1]) <= self.half and limit > 0:
-                    x, y = self.px(mx, my)
-                    dots[label].append(f"M{x:.1f} {y:.1f}h0")
-                    limit -= 1
-        else:
-            if len(labels) != len(map_mu) or index.points is not map_mu:
-                raise ValueError("the index, the points and the labels do not belong together")
-            # The same test and the same arithmetic as px(), inlined: this runs for every new μ while drawing.
-            mu0, mu1, half, k, size = self.mu[0], self.mu[1], self.half, self.k, self.size
-            for i in index.near(self.mu, half) if limit > 0 else ():
-                mx, my = map_mu[i]
-                if -half <= mx - mu0 <= half and -half <= my - mu1 <= half:  # abs() without the calls
-                    x, y = (mx - mu0 + half) * k, (mu1 + half - my) * k
-                    x = x if x > 0.0 else 0.0
-                    y = y if y > 0.0 else 0.0
-                    dots[labels[i]].append(f"M{x if x < size else size:.1f} {y if y < size else size:.1f}h0")
-                    limit -= 1
-                    if limit == 0:
-                        break
-        return element("rect", x=0.0, y=0.0, width=self.size, height=self.size, class_="frame") + "".join(
-            element("path", d="".join(d), stroke=color, class_="scatter-digit")
-            for color, d in zip(LABEL_COLORS, dots, strict=True)
-            if d
-        )
+        mu0, mu1, half = self.mu[0], self.mu[1], self.half
+        if index is not None and index.points is not map_mu:
+            raise ValueError("the index and the points do not belong together")
+        candidates = range(len(map_mu)) if index is None else index.near(self.mu, half)
+        chosen = []
+        for i in candidates if limit > 0 else ():
+            mx, my = map_mu[i]
+            if -half <= mx - mu0 <= half and -half <= my - mu1 <= half:  # abs() without the calls
+                chosen.append(i)
+                if len(chosen) == limit:
+                    break
+        return chosen
 
-    def overlay_markup(self, sigma, z):
+    def transform(self):
+        """Latent units → magnifier units, as an SVG transform: the dots are written in latent units, so a new window
+        over the same points changes this one attribute (their strokes do not scale: vector-effect in style.css)."""
+        k = self.k
+        return f"matrix({k!r} 0 0 {-k!r} {(self.half - self.mu[0]) * k!r} {(self.mu[1] + self.half) * k!r})"
+
+    def scatter_markup(self, map_mu, labels, limit=600, index=None):
+        """The frame, and the map points in the window (window_points) as one path per digit in a group placed by
+        transform(), whose id the magnifier writes to."""
+        if len(labels) != len(map_mu):
+            raise ValueError("the points and the labels do not belong together")
+        dots = map_dots_markup(self.window_points(map_mu, limit, index), map_mu, labels, index)
+        frame = element("rect", x=0.0, y=0.0, width=self.size, height=self.size, class_="frame")
+        return frame + element("g", dots, id="zoom-dots", transform=self.transform())
+
+    def overlay_numbers(self, sigma):
+        """The overlay's numbers that depend on the encoding alone, as (element id, attribute, value), and the scale
+        bar's label. The magnifier draws its elements once (overlay_markup), then writes these only when μ or σ
+        change, and z_numbers on every frame (a hover moves only z)."""
         cx, cy = self.px(*self.mu)
-        zx, zy = self.px(*z)
         bar = nice_ticks(0, self.half, 3)[1]  # a step below the half-width, so there is always a second tick
         bottom = self.size - 10.0
-        return (
-            "".join(
-                element(
-                    "ellipse", class_=f"ellipse k{n}", cx=cx, cy=cy, rx=n * sigma[0] * self.k, ry=n * sigma[1] * self.k
-                )
-                for n in (3, 2, 1)
-            )
-            + element("line", class_="z-link", x1=cx, y1=cy, x2=zx, y2=zy)
-            + element("circle", class_="mu-point", r=3.5, cx=cx, cy=cy)
-            + element("circle", class_="z-point", r=5, cx=zx, cy=zy)
-            + element("line", class_="scale-bar", x1=8.0, y1=bottom, x2=8 + bar * self.k, y2=bottom)
-            + element("text", f"{num(bar, 3)} latent units", x=8.0, y=bottom - 5, class_="tick")
-        )
+        numbers = [
+            (f"zoom-ellipse-{n}", name, value)
+            for n in (3, 2, 1)
+            for name, value in (("cx", cx), ("cy", cy), ("rx", n * sigma[0] * self.k), ("ry", n * sigma[1] * self.k))
+        ]
+        numbers += [("zoom-mu", "cx", cx), ("zoom-mu", "cy", cy), ("zoom-z-link", "x1", cx), ("zoom-z-link", "y1", cy)]
+        numbers += [("zoom-scale-bar", "x1", 8.0), ("zoom-scale-bar", "y1", bottom)]
+        numbers += [("zoom-scale-bar", "x2", 8 + bar * self.k), ("zoom-scale-bar", "y2", bottom)]
+        numbers += [("zoom-scale-label", "x", 8.0), ("zoom-scale-label", "y", bottom - 5)]
+        return numbers, f"{num(bar, 3)} latent units"
+
+    def z_numbers(self, z):
+        """z's marker and the end of its link from μ, as (element id, attribute, value)."""
+        zx, zy = self.px(*z)
+        return [("zoom-z", "cx", zx), ("zoom-z", "cy", zy), ("zoom-z-link", "x2", zx), ("zoom-z-link", "y2", zy)]
+
+    def overlay_markup(self, sigma, z):
+        numbers, label = self.overlay_numbers(sigma)
+        attributes = {}
+        for element_id, name, value in numbers + self.z_numbers(z):
+            attributes.setdefault(element_id, {})[name] = value
+        parts = [("ellipse", f"ellipse k{n}", f"zoom-ellipse-{n}", {}) for n in (3, 2, 1)] + [
+            ("line", "z-link", "zoom-z-link", {}),
+            ("circle", "mu-point", "zoom-mu", {"r": 3.5}),
+            ("circle", "z-point", "zoom-z", {"r": 5}),
+            ("line", "scale-bar", "zoom-scale-bar", {}),
+        ]
+        return "".join(
+            element(tag, class_=class_, id=id_, **fixed, **attributes[id_]) for tag, class_, id_, fixed in parts
+        ) + element("text", label, class_="tick", id="zoom-scale-label", **attributes["zoom-scale-label"])
 
 
 class PointIndex:
@@ -252,6 +289,7 @@ class PointIndex:
             self.cells.setdefault((math.floor(x / cell), math.floor(y / cell)), []).append(i)
         columns, rows = zip(*self.cells, strict=True) if self.cells else ((0,), (0,))
         self.extent = (min(columns), max(columns), min(rows), max(rows))
+        self.dots = [dot(x, y) for x, y in points]  # each point's markup, made once (map_dots_markup)
 
     def nearest(self, centre, k):
         """Indices of the k points nearest to `centre` (Euclidean; ties to the lower index), nearest first.

@@ -18,6 +18,9 @@ NUDGE = 0.1  # latent units per arrow-key press
 
 
 class LatentView:
+    def __init__(self):
+        self.shown_encoding = None  # (μ, log σ², σ, plot) last written
+
     def bind(self, app):
         plot = app.dom.el("latent-plot")
         app.on(plot, "pointermove", lambda e: self.plot_move(app, e))
@@ -38,8 +41,8 @@ class LatentView:
         overlay.setAttribute("viewBox", box)
         base.innerHTML = latent_plot.base_markup(app.plot)
         overlay.innerHTML = latent_plot.overlay_markup(app.plot)
-        app.dom.elements.clear()
-        app.dom.written.clear()
+        app.dom.forget()
+        self.shown_encoding = None  # the marks were drawn anew
 
     async def load_map(self, app):
         """The latent map (models/latent_map.*), checked, and the plot's domain from it; an error is returned."""
@@ -114,32 +117,36 @@ class LatentView:
     # ---- every frame ----
 
     def render(self, app):
+        """The numbers and the plot's marks. A hover moves only z (and ε): what comes from the encoding alone (μ,
+        log σ², σ and the ellipses) is written only when the encoding or the plot changes."""
         if app.mu is None:
             return
         dom = app.dom
-        values = {"mu": app.mu, "log_var": app.log_var, "sigma": app.sigma, "epsilon": app.epsilon, "z": app.z}
-        for name, vector in values.items():
-            for i, v in enumerate(vector):
-                dom.text(f"num-{name}-{i}", num(v, 3))
-        plot = dom.el("latent-plot")
-        for name, vector in values.items():
-            attr = "data-" + name.replace("_", "-")
-            value = ",".join(repr(float(v)) for v in vector)
-            if dom.written.get(("latent-plot", attr)) != value:
-                dom.written[("latent-plot", attr)] = value
-                plot.setAttribute(attr, value)
-        contours = distribution.contour_ellipses(app.mu, app.sigma)
-        for k, (cx, cy, rx, ry) in zip((1, 2, 3), app.plot.ellipses(contours), strict=True):
-            for name, v in (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry)):
-                dom.attr(f"ellipse-{k}", name, num(min(v, 1e5)))
-        mx, my = app.plot.to_pixels(app.mu)
+        encoding = (tuple(app.mu), tuple(app.log_var), tuple(app.sigma), app.plot)
+        if encoding != self.shown_encoding:
+            self.shown_encoding = encoding
+            self.write_vectors(dom, {"mu": app.mu, "log_var": app.log_var, "sigma": app.sigma})
+            contours = distribution.contour_ellipses(app.mu, app.sigma)
+            for k, (cx, cy, rx, ry) in zip((1, 2, 3), app.plot.ellipses(contours), strict=True):
+                for name, v in (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry)):
+                    dom.attr(f"ellipse-{k}", name, num(min(v, 1e5)))
+            mx, my = app.plot.to_pixels(app.mu)
+            for element_id, name, v in (
+                ("mu-point", "cx", mx),
+                ("mu-point", "cy", my),
+                ("z-link", "x1", mx),
+                ("z-link", "y1", my),
+            ):
+                dom.attr(element_id, name, num(v))
+        self.write_vectors(dom, {"epsilon": app.epsilon, "z": app.z})
         zx, zy = app.plot.to_pixels(app.z)
-        for name, v in (("cx", mx), ("cy", my)):
-            dom.attr("mu-point", name, num(v))
-        for name, v in (("cx", zx), ("cy", zy)):
-            dom.attr("z-point", name, num(v))
-        for name, v in (("x1", mx), ("y1", my), ("x2", zx), ("y2", zy)):
-            dom.attr("z-link", name, num(v))
+        for element_id, name, v in (
+            ("z-point", "cx", zx),
+            ("z-point", "cy", zy),
+            ("z-link", "x2", zx),
+            ("z-link", "y2", zy),
+        ):
+            dom.attr(element_id, name, num(v))
         mode = (
             "z under the pointer; ε = (z − μ)/σ"
             if app.hover_z is not None
@@ -148,3 +155,11 @@ class LatentView:
             else "z = μ + σ·ε"
         )
         dom.text("z-mode", mode)
+
+    @staticmethod
+    def write_vectors(dom, values):
+        """Each vector's numbers under the plot, and in full on the plot's data-* attributes (tests read them)."""
+        for name, vector in values.items():
+            for i, v in enumerate(vector):
+                dom.text(f"num-{name}-{i}", num(v, 3))
+            dom.attr("latent-plot", "data-" + name.replace("_", "-"), ",".join(repr(float(v)) for v in vector))

@@ -13,6 +13,9 @@ class Magnifier:
         self.window = None
         self.index = None  # the map's points on a grid: a new μ (every drawing frame) visits only those near it
         self.indexing = None  # the points an index is being built for
+        self.chosen = None  # the map points the magnifier shows
+        self.overlay_drawn = False  # its elements exist: from then on only their numbers are written
+        self.overlay_encoding = None  # (μ, zoom, σ) whose numbers the overlay shows
 
     def render(self, app):
         if app.mu is None:
@@ -26,10 +29,28 @@ class Magnifier:
                 # Built just after this frame rather than in it: the first view does not wait for it.
                 self.indexing = app.map_mu
                 asyncio.get_event_loop().call_later(0.05, self.build_index, app.map_mu)
-            markup = zoom.scatter_markup(app.map_mu, app.map_labels, index=index)
-            app.dom.el("zoom-scatter").innerHTML = markup
+            chosen = zoom.window_points(app.map_mu, index=index)
+            if self.chosen is None:
+                app.dom.el("zoom-scatter").innerHTML = zoom.scatter_markup(app.map_mu, app.map_labels, index=index)
+            elif chosen != self.chosen:  # else the same dots, moved and scaled by the transform alone
+                dots = latent_plot.map_dots_markup(chosen, app.map_mu, app.map_labels, index)
+                app.dom.el("zoom-dots").innerHTML = dots
+            self.chosen = chosen
+            app.dom.attr("zoom-dots", "transform", zoom.transform())
             app.dom.text("zoom-caption", f"around μ, magnified ×{num(zoom.k / app.plot.x.k, 0)}")
-        app.dom.el("zoom-overlay").innerHTML = zoom.overlay_markup(app.sigma, app.z)
+        encoding = (key, tuple(app.sigma))
+        if not self.overlay_drawn:
+            self.overlay_drawn, self.overlay_encoding = True, encoding
+            app.dom.el("zoom-overlay").innerHTML = zoom.overlay_markup(app.sigma, app.z)
+            return
+        numbers = zoom.z_numbers(app.z)
+        if encoding != self.overlay_encoding:
+            self.overlay_encoding = encoding
+            more, label = zoom.overlay_numbers(app.sigma)
+            numbers += more
+            app.dom.text("zoom-scale-label", label)
+        for element_id, name, value in numbers:
+            app.dom.attr(element_id, name, num(value))
 
     def build_index(self, points):
         self.index = latent_plot.PointIndex(points)

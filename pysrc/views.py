@@ -88,6 +88,7 @@ class Dom:
     def __init__(self):
         self.elements = {}
         self.written = {}
+        self.texts = {}  # element id → its Text node, once text() has written it
 
     def el(self, element_id):
         node = self.elements.get(element_id)
@@ -98,14 +99,31 @@ class Dom:
         return node
 
     def text(self, element_id, value):
+        """The element's text. After the first write, the element's Text node changes in place: no node is
+        replaced, so the browser has less to redo, and this runs for several numbers on every frame."""
         if self.written.get((element_id, "text")) != value:
             self.written[(element_id, "text")] = value
-            self.el(element_id).textContent = value
+            node = self.texts.get(element_id)
+            if node is None:
+                element = self.el(element_id)
+                element.textContent = value
+                self.texts[element_id] = element.firstChild
+            elif value:
+                node.data = value
+            else:  # an empty Text node would be kept; textContent = "" leaves none, as before
+                self.texts.pop(element_id)
+                self.el(element_id).textContent = value
 
     def attr(self, element_id, name, value):
         if self.written.get((element_id, name)) != value:
             self.written[(element_id, name)] = value
             self.el(element_id).setAttribute(name, value)
+
+    def forget(self):
+        """After markup was drawn anew: look every element up again, and write every value again."""
+        self.elements.clear()
+        self.written.clear()
+        self.texts.clear()
 
 
 class Runner:
