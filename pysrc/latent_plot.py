@@ -143,27 +143,41 @@ def base_markup(plot, scatter=""):
 
 
 def overlay_markup(plot, mu=None, sigma=None, z=None):
-    """The live layer: σ ellipses, μ, z and the optional layers, clipped to the plot; drawn at (μ, σ, z) if given."""
+    """The live layer: σ ellipses, μ, z and the optional layers, clipped to the plot; drawn at (μ, σ, z) if given.
+
+    What is centred on μ (the ellipses, μ's dot, the start of z's link) sits in one group moved by one transform: a
+    new encoding rewrites that and the radii, a hover only z's dot and the link's end."""
     left, top, size, _ = plot.area
     clip = element("clipPath", element("rect", x=left, y=top, width=size, height=size), id="plot-clip")
     if mu is None:
-        ellipses, mx, my, zx, zy = [(0.0, 0.0, 0.0, 0.0)] * 3, None, None, None, None
+        radii, move, link, zx, zy = [(0.0, 0.0)] * 3, None, (None, None), None, None
     else:
-        ellipses = plot.ellipses(contour_ellipses(mu, sigma))
+        radii = [(rx, ry) for _, _, rx, ry in plot.ellipses(contour_ellipses(mu, sigma))]
         (mx, my), (zx, zy) = plot.to_pixels(mu), plot.to_pixels(z)
+        move, link = mu_transform(mx, my), (zx - mx, zy - my)
     return (
         element("defs", clip)
         + '<g clip-path="url(#plot-clip)">'
         + '<g id="prior-layer"></g><g id="interp-layer"></g><g id="samples-layer"></g>'
-        + "".join(
-            element("ellipse", id=f"ellipse-{k}", class_=f"ellipse k{k}", cx=cx, cy=cy, rx=rx, ry=ry)
-            for k, (cx, cy, rx, ry) in reversed(list(zip((1, 2, 3), ellipses, strict=True)))
+        + element(
+            "g",
+            "".join(
+                element("ellipse", id=f"ellipse-{k}", class_=f"ellipse k{k}", rx=rx, ry=ry)
+                for k, (rx, ry) in reversed(list(zip((1, 2, 3), radii, strict=True)))
+            )
+            + element("line", id="z-link", class_="z-link", x1=0.0, y1=0.0, x2=link[0], y2=link[1])
+            + element("circle", id="mu-point", class_="mu-point", r=4),
+            id="mu-marks",
+            transform=move,
         )
-        + element("line", id="z-link", class_="z-link", x1=mx, y1=my, x2=zx, y2=zy)
-        + element("circle", id="mu-point", class_="mu-point", r=4, cx=mx, cy=my)
         + element("circle", id="z-point", class_="z-point", r=6, cx=zx, cy=zy)
         + "</g>"
     )
+
+
+def mu_transform(mx, my):
+    """The transform that puts the marks centred on μ at μ's pixel (mx, my)."""
+    return f"translate({num(mx)} {num(my)})"
 
 
 ZOOM_SIZE = 160  # the magnifier, in SVG units

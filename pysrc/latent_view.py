@@ -20,6 +20,7 @@ NUDGE = 0.1  # latent units per arrow-key press
 class LatentView:
     def __init__(self):
         self.shown_encoding = None  # (μ, log σ², σ, plot) last written
+        self.mu_pixels = None  # μ on the plot, where the marks centred on it are
 
     def bind(self, app):
         plot = app.dom.el("latent-plot")
@@ -127,24 +128,18 @@ class LatentView:
             self.shown_encoding = encoding
             self.write_vectors(dom, {"mu": app.mu, "log_var": app.log_var, "sigma": app.sigma})
             contours = distribution.contour_ellipses(app.mu, app.sigma)
-            for k, (cx, cy, rx, ry) in zip((1, 2, 3), app.plot.ellipses(contours), strict=True):
-                for name, v in (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry)):
-                    dom.attr(f"ellipse-{k}", name, num(min(v, 1e5)))
-            mx, my = app.plot.to_pixels(app.mu)
-            for element_id, name, v in (
-                ("mu-point", "cx", mx),
-                ("mu-point", "cy", my),
-                ("z-link", "x1", mx),
-                ("z-link", "y1", my),
-            ):
-                dom.attr(element_id, name, num(v))
+            for k, (_, _, rx, ry) in zip((1, 2, 3), app.plot.ellipses(contours), strict=True):
+                dom.attr(f"ellipse-{k}", "rx", num(min(rx, 1e5)))
+                dom.attr(f"ellipse-{k}", "ry", num(min(ry, 1e5)))
+            self.mu_pixels = app.plot.to_pixels(app.mu)
+            dom.attr("mu-marks", "transform", latent_plot.mu_transform(*self.mu_pixels))
         self.write_vectors(dom, {"epsilon": app.epsilon, "z": app.z})
-        zx, zy = app.plot.to_pixels(app.z)
+        (mx, my), (zx, zy) = self.mu_pixels, app.plot.to_pixels(app.z)
         for element_id, name, v in (
             ("z-point", "cx", zx),
             ("z-point", "cy", zy),
-            ("z-link", "x2", zx),
-            ("z-link", "y2", zy),
+            ("z-link", "x2", zx - mx),
+            ("z-link", "y2", zy - my),
         ):
             dom.attr(element_id, name, num(v))
         mode = (

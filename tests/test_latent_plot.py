@@ -352,3 +352,17 @@ def test_point_index_finds_every_point_in_a_window():
         latent_plot.Zoom([0.0, 0.0], [0.1, 0.1]).scatter_markup(
             points, [1] * len(points), index=latent_plot.PointIndex([])
         )
+
+
+def test_magnifier_transform_puts_each_dot_where_px_would():
+    """The dots are written in latent units and placed by one transform: the same place px() computes."""
+    rng = random.Random(11)
+    for _ in range(200):
+        mu = [rng.uniform(-4, 4), rng.uniform(-4, 4)]
+        zoom = latent_plot.Zoom(mu, [rng.uniform(0.001, 2.0), rng.uniform(0.001, 2.0)])
+        a, b, c, d, e, f = (float(v) for v in zoom.transform()[len("matrix(") : -1].split())
+        for _ in range(5):
+            x, y = mu[0] + rng.uniform(-zoom.half, zoom.half), mu[1] + rng.uniform(-zoom.half, zoom.half)
+            assert (a * x + c * y + e, b * x + d * y + f) == pytest.approx(zoom.px(x, y), abs=1e-6)
+            dot = latent_plot.dot(x, y)
+            assert [float(v) for v in dot[1:-2].split()] == pytest.approx([x, y], abs=5e-5)

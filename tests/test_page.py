@@ -133,6 +133,68 @@ def test_hover_moves_z_not_mu(watch, server_url):
     assert watch.vector("z") == z
 
 
+# The boxes of the SVG elements a selector matches, each in its <svg>'s own units (the viewBox), through whatever
+# transforms sit between: where the learner sees each mark, however the page chose to write it. One flat list of
+# (centre x, centre y, half width, half height) per element, in document order.
+JS_MARKS = """(selector) => [...document.querySelectorAll(selector)].flatMap((el) => {
+  const m = el.ownerSVGElement.getScreenCTM().inverse().multiply(el.getScreenCTM());
+  const b = el.getBBox();
+  const a = new DOMPoint(b.x, b.y).matrixTransform(m);
+  const c = new DOMPoint(b.x + b.width, b.y + b.height).matrixTransform(m);
+  return [(a.x + c.x) / 2, (a.y + c.y) / 2, Math.abs(c.x - a.x) / 2, Math.abs(c.y - a.y) / 2];
+})"""
+
+
+def test_the_marks_and_numbers_follow_every_input(watch, server_url, latent_map):
+    """The plot's and the magnifier's marks are written only when what they show changes (a hover moves only z),
+    and the numbers change their text in place: after hovers, a drawing, a preset and leaving the plot, every mark
+    and number is where the current μ, σ and z put it."""
+    import distribution
+    import latent_plot
+    from svg import num
+
+    mu_map = latent_map[0]
+    plot = latent_plot.LatentPlot(
+        latent_plot.square_domain(*(tuple(f(p[i] for p in mu_map) for i in (0, 1)) for f in (min, max)))
+    )
+    index = latent_plot.PointIndex(mu_map)
+    page = watch.open(server_url)
+    box = page.locator("#latent-plot").bounding_box()
+    at = lambda fx, fy: lambda: page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)  # noqa: E731
+    # (step, whether it brings a new input: μ must change, or stay)
+    steps = [(at(0.3, 0.6), False), (at(0.7, 0.3), False), (lambda: watch.draw(SEVEN), True), (at(0.5, 0.5), False)]
+    steps += [(lambda: page.click("[data-preset='0']"), True), (at(1.2, -0.2), False)]
+    shown_mu = None
+    for step, new_input in [(lambda: None, None), *steps]:
+        step()
+        watch.settle()
+        mu, log_var, sigma, eps, z = (watch.vector(n) for n in ("mu", "log-var", "sigma", "epsilon", "z"))
+        if new_input is not None:
+            assert (mu != shown_mu) == new_input
+        shown_mu = mu
+        for name, vector in (("mu", mu), ("log_var", log_var), ("sigma", sigma), ("epsilon", eps), ("z", z)):
+            assert [page.text_content(f"#num-{name}-{i}") for i in range(2)] == [num(v, 3) for v in vector]
+        ellipses = plot.ellipses(distribution.contour_ellipses(mu, sigma))
+        shown = page.evaluate(JS_MARKS, "#ellipse-3, #ellipse-2, #ellipse-1")  # in document order: 3σ first
+        assert shown == pytest.approx([v for e in reversed(ellipses) for v in e], abs=0.02)
+        for selector, point in (("#mu-point", mu), ("#z-point", z)):
+            cx, cy, _, _ = page.evaluate(JS_MARKS, selector)
+            assert (cx, cy) == pytest.approx(plot.to_pixels(point), abs=0.02)
+        zoom = latent_plot.Zoom(mu, sigma)
+        expected = [v for n in (3, 2, 1) for v in (*zoom.px(*mu), n * sigma[0] * zoom.k, n * sigma[1] * zoom.k)]
+        assert page.evaluate(JS_MARKS, "#zoom-overlay ellipse") == pytest.approx(expected, abs=0.02)
+        cx, cy, _, _ = page.evaluate(JS_MARKS, "#zoom-z")
+        assert (cx, cy) == pytest.approx(zoom.px(*z), abs=0.02)
+        # The magnifier's dots: one per map point in its window, and every digit's inside the frame.
+        dots = page.evaluate("() => document.querySelector('#zoom-dots').innerHTML.split('h0').length - 1")
+        assert dots == len(zoom.window_points(mu_map, index=index)) > 0
+        boxes = page.evaluate(JS_MARKS, "#zoom-dots path")
+        for cx, cy, rx, ry in zip(*(iter(boxes),) * 4, strict=True):
+            assert cx - rx >= -0.01 and cy - ry >= -0.01
+            assert cx + rx <= zoom.size + 0.01 and cy + ry <= zoom.size + 0.01
+    assert watch.errors == []
+
+
 def test_click_pins_and_keys_nudge(watch, server_url):
     page = watch.open(server_url)
     watch.settle()
