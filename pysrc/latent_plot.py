@@ -336,9 +336,11 @@ class PointIndex:
     def near(self, centre, half):
         """Indices, ascending, of every point with |x − cx| ≤ half and |y − cy| ≤ half, and maybe a few more."""
         cx, cy = centre
-        # One cell of slack on each side: a point on a cell border rounds into either neighbour.
-        i0, i1 = math.floor((cx - half) / self.cell) - 1, math.floor((cx + half) / self.cell) + 1
-        j0, j1 = math.floor((cy - half) / self.cell) - 1, math.floor((cy + half) / self.cell) + 1
+        # A hair of slack on each side, far more than any rounding here: a point in the window may sit on a cell
+        # border that its division rounds into the neighbouring cell.
+        cell, slack = self.cell, 1e-9
+        i0, i1 = math.floor((cx - half) / cell - slack), math.floor((cx + half) / cell + slack)
+        j0, j1 = math.floor((cy - half) / cell - slack), math.floor((cy + half) / cell + slack)
         if (i1 - i0 + 1) * (j1 - j0 + 1) > self.most_cells:
             return range(len(self.points))
         cells = self.cells
