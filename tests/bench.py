@@ -66,6 +66,8 @@ MODES = {
         "vq_draw": 4,
         "vq_paint": 3,
         "vq_strokes": 1,
+        "stroke_points": 64,  # a third of a hand's stroke: enough frames to measure, in a third of the time
+        "autorange": False,  # one call per core sample
     },
     "quick": {
         "runs": 2,
@@ -79,6 +81,8 @@ MODES = {
         "vq_draw": 20,
         "vq_paint": 14,
         "vq_strokes": 1,
+        "stroke_points": 211,
+        "autorange": True,
     },
     "full": {
         "runs": 5,
@@ -92,6 +96,8 @@ MODES = {
         "vq_draw": 200,
         "vq_paint": 140,
         "vq_strokes": 3,
+        "stroke_points": 211,
+        "autorange": True,
     },
 }
 
@@ -111,11 +117,15 @@ TARGETS = {
     "vq_files_cold": ("0", "le", 0.0),
 }
 
-# The strokes phase: three strokes of STROKE_POINTS positions (a pointerdown, then pointermoves), one event
-# every STROKE_PERIOD_MS (a mouse or pen reports at 125 Hz or more).
+# The strokes phase: three strokes of STROKE_POINTS positions (a pointerdown, then pointermoves; fewer with
+# --check), one event every STROKE_PERIOD_MS (a mouse or pen reports at 125 Hz or more).
 STROKE_POINTS = 211
 STROKE_PERIOD_MS = 8.0
-STROKES_SECTION = f"strokes: 3 × {STROKE_POINTS} pointer positions, one every {STROKE_PERIOD_MS:g} ms"
+
+
+def strokes_section(points):
+    return f"strokes: 3 × {points} pointer positions, one every {STROKE_PERIOD_MS:g} ms"
+
 
 # Every file the VQ-VAE view loads when it is first opened (app.ON_DEMAND["vq"]'s modules and models/vq/).
 VQ_FILES = re.compile(r"/models/vq/|/pysrc/(quantizer|vq_\w+)\.py$")
@@ -542,11 +552,13 @@ def core_cases():
     ]
 
 
-def bench_core(results, repeat):
+def bench_core(results, repeat, autorange=True):
     for key, label, fn in core_cases():
         timer = timeit.Timer(fn)
-        number, _ = timer.autorange()  # loops per sample: enough for ≥ 0.2 s
-        number = max(1, number // 4)  # ≥ 50 ms per sample keeps --quick quick
+        number = 1
+        if autorange:
+            number, _ = timer.autorange()  # loops per sample: enough for ≥ 0.2 s
+            number = max(1, number // 4)  # ≥ 50 ms per sample keeps --quick quick
         per_call = [t / number for t in timer.repeat(repeat=repeat, number=number)]
         unit, scale = ("µs", 1e6) if statistics.median(per_call) < 1e-3 else ("ms", 1e3)
         results.add("core (CPython)", key, label, unit, per_call, scale=scale)
@@ -1300,7 +1312,8 @@ def bench_strokes(results, target, settings):
     page = target.page
     page.click("#clear-button")
     page.wait_for_selector("html[data-busy=false]", state="attached", timeout=SETTLE_TIMEOUT_MS)
-    strokes_rows(results, target, target.section(STROKES_SECTION), "strokes", stroke_paths())
+    points = settings["stroke_points"]
+    strokes_rows(results, target, target.section(strokes_section(points)), "strokes", stroke_paths(points))
 
 
 def strokes_rows(results, target, section, key, strokes, also=None):
@@ -1649,8 +1662,8 @@ def bench_vq_view(results, target, settings):
     page.evaluate("() => document.getElementById('vq-reset').click()")
     page.click("#clear-button")
     page.wait_for_selector("#vq-panel[data-busy=false]", state="attached", timeout=SETTLE_TIMEOUT_MS)
-    strokes = stroke_paths()[: settings["vq_strokes"]]
-    label = f"VQ-VAE view open, strokes: {len(strokes)} × {STROKE_POINTS} pointer positions"
+    strokes = stroke_paths(settings["stroke_points"])[: settings["vq_strokes"]]
+    label = f"VQ-VAE view open, strokes: {len(strokes)} × {settings['stroke_points']} pointer positions"
     strokes_rows(results, target, target.section(label), "vq_strokes", strokes, also="vq-panel")
     page.click("#vq-toggle")  # closed again: the phases after this one measure the page without it
 
@@ -1730,7 +1743,7 @@ def main(argv=None):
     started = time.perf_counter()
 
     print("core (CPython)…", flush=True)
-    bench_core(results, settings["core_repeat"])
+    bench_core(results, settings["core_repeat"], settings["autorange"])
 
     from playwright.sync_api import sync_playwright
 
@@ -1800,7 +1813,7 @@ def main(argv=None):
                 for target in ready:
                     phase(
                         f"strokes ({target.name})",
-                        target.section(STROKES_SECTION),
+                        target.section(strokes_section(settings["stroke_points"])),
                         [(target.prefix + "strokes_work", "per-frame work: handlers + work until idle", "ms")],
                         bench_strokes, results, target, settings,
                     )  # fmt: skip
@@ -1841,8 +1854,9 @@ def main(argv=None):
         "ends after the first frame painted once data-busy is false (rAF, then a posted task)"
     )
     results.note(
-        f"strokes: {STROKE_POINTS} positions per stroke, one event due every {STROKE_PERIOD_MS:g} ms, those due "
-        "dispatched together at each frame's rAF; per-frame work = their handlers + the work until data-busy=false"
+        f"strokes: {settings['stroke_points']} positions per stroke, one event due every {STROKE_PERIOD_MS:g} ms, "
+        "those due dispatched together at each frame's rAF; per-frame work = their handlers + the work until "
+        "data-busy=false"
     )
     results.note(f"finished in {time.perf_counter() - started:.0f} s")
     labels = {t.name: t.short for t in targets} | {"floor": "floor"}
