@@ -66,7 +66,7 @@ MODES = {
         "vq_draw": 4,
         "vq_paint": 3,
         "vq_strokes": 1,
-        "stroke_points": 64,  # a third of a hand's stroke: enough frames to measure, in a third of the time
+        "stroke_points": 64,  # the strokes phase's: a third of a hand's stroke, in a third of the time
         "autorange": False,  # one call per core sample
     },
     "quick": {
@@ -1662,8 +1662,8 @@ def bench_vq_view(results, target, settings):
     page.evaluate("() => document.getElementById('vq-reset').click()")
     page.click("#clear-button")
     page.wait_for_selector("#vq-panel[data-busy=false]", state="attached", timeout=SETTLE_TIMEOUT_MS)
-    strokes = stroke_paths(settings["stroke_points"])[: settings["vq_strokes"]]
-    label = f"VQ-VAE view open, strokes: {len(strokes)} × {settings['stroke_points']} pointer positions"
+    strokes = stroke_paths()[: settings["vq_strokes"]]  # whole strokes: this view's frames are slow, few per stroke
+    label = f"VQ-VAE view open, strokes: {len(strokes)} × {STROKE_POINTS} pointer positions"
     strokes_rows(results, target, target.section(label), "vq_strokes", strokes, also="vq-panel")
     page.click("#vq-toggle")  # closed again: the phases after this one measure the page without it
 
