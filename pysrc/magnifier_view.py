@@ -14,8 +14,7 @@ class Magnifier:
         self.index = None  # the map's points on a grid: a new μ (every drawing frame) visits only those near it
         self.indexing = None  # the points an index is being built for
         self.chosen = None  # the map points the magnifier shows
-        self.overlay_drawn = False  # its elements exist: from then on only their numbers are written
-        self.overlay_encoding = None  # (μ, zoom, σ) whose numbers the overlay shows
+        self.overlay_encoding = None  # (μ, zoom, σ) whose numbers the overlay shows; None until it is drawn
 
     def render(self, app):
         if app.mu is None:
@@ -39,8 +38,8 @@ class Magnifier:
             app.dom.attr("zoom-dots", "transform", zoom.transform())
             app.dom.text("zoom-caption", f"around μ, magnified ×{num(zoom.k / app.plot.x.k, 0)}")
         encoding = (key, tuple(app.sigma))
-        if not self.overlay_drawn:
-            self.overlay_drawn, self.overlay_encoding = True, encoding
+        if self.overlay_encoding is None:  # its elements, drawn once: from then on only their numbers are written
+            self.overlay_encoding = encoding
             app.dom.el("zoom-overlay").innerHTML = zoom.overlay_markup(app.sigma, app.z)
             return
         numbers = zoom.z_numbers(app.z)

@@ -52,6 +52,11 @@ READY_TIMEOUT_MS = 120_000
 SETTLE_TIMEOUT_MS = 10_000
 MB = 1e6
 
+# The strokes phase: three strokes of STROKE_POINTS positions (a pointerdown, then pointermoves; fewer with
+# --check), one event every STROKE_PERIOD_MS (a mouse or pen reports at 125 Hz or more).
+STROKE_POINTS = 211
+STROKE_PERIOD_MS = 8.0
+
 # Settings per mode. A "cold run" is one load in a fresh browser context, followed by `warm` reloads.
 MODES = {
     "check": {  # every phase with a handful of inputs: tests/test_bench.py checks that everything is measured
@@ -81,7 +86,7 @@ MODES = {
         "vq_draw": 20,
         "vq_paint": 14,
         "vq_strokes": 1,
-        "stroke_points": 211,
+        "stroke_points": STROKE_POINTS,
         "autorange": True,
     },
     "full": {
@@ -96,7 +101,7 @@ MODES = {
         "vq_draw": 200,
         "vq_paint": 140,
         "vq_strokes": 3,
-        "stroke_points": 211,
+        "stroke_points": STROKE_POINTS,
         "autorange": True,
     },
 }
@@ -116,11 +121,6 @@ TARGETS = {
     "kl_switch_beta": ("p95 ≤ 100 ms", "p95le", 100.0),
     "vq_files_cold": ("0", "le", 0.0),
 }
-
-# The strokes phase: three strokes of STROKE_POINTS positions (a pointerdown, then pointermoves; fewer with
-# --check), one event every STROKE_PERIOD_MS (a mouse or pen reports at 125 Hz or more).
-STROKE_POINTS = 211
-STROKE_PERIOD_MS = 8.0
 
 
 def strokes_section(points):
