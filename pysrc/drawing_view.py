@@ -8,11 +8,12 @@ stroke ends or the input changes. The image for the encoder is made once per fra
 import js
 
 import digit_input
-from state import CANVAS
+from state import CANVAS, canvas_point
 
 # Every surface that shows the drawing and takes strokes: step 1's, and the VQ-VAE view's, beside its codes
 # (painted only while that view is open).
 SURFACES = {"draw-canvas": None, "vq-draw-canvas": "vq"}
+FULL = "This drawing is as large as a shareable link allows: Undo or Clear to draw more."
 
 
 def surfaces(app):
@@ -65,22 +66,35 @@ class Drawing:
         buffer.width = buffer.height = 28
         buffer.hidden = True
         js.document.body.appendChild(buffer)
+        self.take_early_strokes(app)
 
     # ---- events ----
+
+    def take_early_strokes(self, app):
+        """The strokes drawn before Python started, which boot.mjs inked at once: into the state as if drawn now, and a
+        stroke still in progress goes on here, so a learner who starts drawing early loses nothing."""
+        early = js.vaeEarlyInk.take()  # boot.mjs stops listening: from here on, the handlers above take every event
+        strokes = [list(zip(flat[0::2], flat[1::2], strict=True)) for flat in early.strokes.to_py()]
+        if not strokes:
+            return
+        if app.state.add_strokes(strokes):
+            self.pointer = early.pointer  # None unless the pen is still down
+        else:
+            app.message(FULL)
+        self.paint(app)
+        app.write_hash()
 
     @staticmethod
     def canvas_point(event):
         rect = event.currentTarget.getBoundingClientRect()
-        x = (event.clientX - rect.left) / rect.width * CANVAS
-        y = (event.clientY - rect.top) / rect.height * CANVAS
-        return round(min(CANVAS, max(0.0, x)), 1), round(min(CANVAS, max(0.0, y)), 1)  # a stroke may leave the canvas
+        return canvas_point((event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height)
 
     def pointer_down(self, app, event):
         if not event.isPrimary or self.pointer is not None:
             return
         event.preventDefault()
         if not app.state.begin_stroke(self.canvas_point(event)):
-            app.message("This drawing is as large as a shareable link allows: Undo or Clear to draw more.")
+            app.message(FULL)
             return
         self.pointer = event.pointerId
         event.currentTarget.setPointerCapture(event.pointerId)

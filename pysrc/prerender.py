@@ -15,6 +15,7 @@ import decoder
 import digit_input
 import latent_plot
 import narrate
+from state import CANVAS
 from svg import num
 
 
@@ -66,6 +67,8 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
     for name in ("mu", "log_var", "sigma", "epsilon", "z"):
         for i, v in enumerate(view[name]):
             html = _fill(html, f"num-{name}-{i}", num(v, 3))
+    # The pen boot.mjs inks early strokes with (before Python, which draws with this same pen, takes over).
+    html = _fill(html, "draw-canvas", "", data_units=CANVAS, data_pen=num(digit_input.PEN_WIDTH, 3))
     digit = ink(digit_input.from_bytes(preset))
     images = {
         "draw-placeholder": digit,

@@ -75,6 +75,19 @@ class AppState:
         if self.strokes and sum(len(s) for s in self.strokes) < MAX_POINTS:
             self.strokes[-1].append(point)
 
+    def add_strokes(self, strokes):
+        """Strokes given as places on the canvas's box (canvas_point's fractions), added as if drawn one after another
+        (boot.mjs inks the strokes drawn before Python starts, and hands them over); False if the drawing became as
+        large as a shareable link allows first."""
+        for stroke in strokes:
+            if not self.begin_stroke(canvas_point(*stroke[0])):
+                return False
+            for fx, fy in stroke[1:]:
+                point = canvas_point(fx, fy)
+                if point != self.strokes[-1][-1]:
+                    self.extend_stroke(point)
+        return True
+
     def choose_preset(self, digit):
         self._save()
         self.preset, self.strokes, self.pinned_z = digit, [], None
@@ -99,6 +112,12 @@ class AppState:
         on = panel not in self.panels if on is None else on
         (self.panels.add if on else self.panels.discard)(panel)
         return on
+
+
+def canvas_point(fx, fy):
+    """A pointer's place, as fractions of the drawing canvas's box, in canvas pixels: to the input's precision (0.1),
+    and clamped, since a stroke may leave the canvas."""
+    return round(min(CANVAS, max(0.0, fx * CANVAS)), 1), round(min(CANVAS, max(0.0, fy * CANVAS)), 1)
 
 
 def _flatten(stroke):

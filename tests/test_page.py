@@ -195,6 +195,56 @@ def test_the_marks_and_numbers_follow_every_input(watch, server_url, latent_map)
     assert watch.errors == []
 
 
+# The red level of #draw-canvas at points given in canvas units.
+JS_INK = """(points) => {
+    const c = document.getElementById('draw-canvas'), k = c.width / Number(c.dataset.units);
+    return points.map(([x, y]) => c.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data[0]);
+}"""
+
+
+def test_strokes_drawn_before_python_starts_are_inked_at_once_and_kept(watch, server_url):
+    """A learner who draws while Python starts sees the ink at once and loses nothing: Python takes the strokes over,
+    the one still being drawn included, and encodes them as it encodes strokes drawn after."""
+    import decoder
+    import digit_input
+    from state import CANVAS, decode_hash
+
+    page = watch.page
+    held = []
+    # Python cannot start until the test lets its snapshot through.
+    page.route("**/snapshot/python.bin", lambda route: held.append(route))
+    watch.open(server_url, ready=False)
+    page.wait_for_function("() => globalThis.vaeEarlyInk !== undefined")
+    box = page.locator("#draw-canvas").bounding_box()
+    place = lambda x, y: (box["x"] + x * box["width"] / CANVAS, box["y"] + y * box["height"] / CANVAS)  # noqa: E731
+    seven = [(60, 50), (140, 50), (220, 50), (180, 150), (140, 250)]
+    bar = [(90, 150), (130, 150), (170, 150), (200, 150)]  # the pen is still down on its third point when Python starts
+    for stroke, lift in ((seven, True), (bar[:3], False)):
+        page.mouse.move(*place(*stroke[0]))
+        page.mouse.down()
+        for point in stroke[1:]:
+            page.mouse.move(*place(*point))
+        if lift:
+            page.mouse.up()
+    assert page.get_attribute("html", "data-py-started") is None and held
+    assert page.locator("#draw-placeholder").count() == 0  # the preset it replaces is gone
+    assert page.evaluate(JS_INK, [(140, 50), (180, 150), (110, 150), (20, 250)]) == [17, 17, 17, 255]
+    held[0].continue_()
+    page.wait_for_selector("html[data-py-started]", state="attached")
+    for point in bar[3:]:
+        page.mouse.move(*place(*point))
+    page.mouse.up()
+    watch.wait_ready()
+    watch.settle()
+    strokes = decode_hash(page.evaluate("location.hash")).strokes
+    assert [len(s) for s in strokes] == [len(seven), len(bar)]
+    for drawn, kept in zip([*seven, *bar], [p for s in strokes for p in s], strict=True):
+        assert kept == pytest.approx(drawn, abs=0.6)  # a mouse event's place is whole CSS pixels
+    pixels = digit_input.preprocess([digit_input.catmull_rom(s) for s in strokes])
+    assert canvas_pixels(page, "#encoder-input") == list(decoder.grayscale_rgba(pixels))
+    assert watch.errors == []
+
+
 def test_click_pins_and_keys_nudge(watch, server_url):
     page = watch.open(server_url)
     watch.settle()

@@ -33,6 +33,7 @@ from state import (
     Z_LIMIT,
     AppState,
     StateError,
+    canvas_point,
     decode_hash,
     encode_hash,
 )
@@ -204,6 +205,33 @@ def test_extend_stops_at_max_points():
     for i in range(MAX_POINTS + 50):
         state.extend_stroke((i % 200, 1))
     assert sum(len(s) for s in state.strokes) == MAX_POINTS
+
+
+def test_strokes_drawn_before_python_are_added_as_if_drawn_then():
+    """boot.mjs hands over places as fractions of the canvas's box; each becomes the point a handler would make."""
+    state = AppState()  # the first view: a preset, which the first stroke replaces
+    taken = [[(0.5, 0.25), (0.5, 0.25), (0.50001, 0.25), (0.75, 1.2)], [(-0.1, 0.1)]]
+    assert state.add_strokes(taken) is True
+    assert state.preset is None
+    # A place that rounds to the last point is no new point; a place off the canvas is clamped to its edge.
+    assert state.strokes == [[(140.0, 70.0), (210.0, 280.0)], [(0.0, 28.0)]]
+    assert [state.undo(), state.strokes] == [True, [[(140.0, 70.0), (210.0, 280.0)]]]  # one Undo step a stroke
+    assert state.undo() is True and state.preset == AppState().preset
+
+
+def test_strokes_handed_over_stop_at_the_link_limit():
+    state = blank()
+    assert state.add_strokes([[(0.1, 0.1)]] * MAX_STROKES) is True
+    assert state.add_strokes([[(0.2, 0.2)]]) is False
+    assert len(state.strokes) == MAX_STROKES
+
+
+@given(st.floats(-2, 3), st.floats(-2, 3))
+def test_canvas_point_is_the_clamped_place_in_tenths(fx, fy):
+    x, y = canvas_point(fx, fy)
+    assert 0 <= x <= CANVAS and 0 <= y <= CANVAS
+    assert x == round(x, 1) and abs(x - min(CANVAS, max(0, fx * CANVAS))) <= 0.05 + 1e-9
+    assert abs(y - min(CANVAS, max(0, fy * CANVAS))) <= 0.05 + 1e-9
 
 
 def test_toggle_panels():

@@ -41,6 +41,61 @@ globalThis.vaeWarmStart = {
   encoder: session("models/encoder.onnx"),
   decoder: session("models/decoder.onnx"),
 };
+// Ink before Python: a stroke drawn while Python starts is inked at once, with the page's pen (prerender.py writes
+// its width and the canvas's units on the canvas), and kept; drawing_view takes the strokes over when Python binds
+// its own handlers, the stroke in progress included. Points are fractions of the canvas's box, as Python's are.
+globalThis.vaeEarlyInk = (() => {
+  const canvas = document.getElementById("draw-canvas");
+  const strokes = [];
+  let pointer, last, pen;
+  const at = (event) => {
+    const rect = canvas.getBoundingClientRect();
+    return [(event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height];
+  };
+  const line = (from, to) => {
+    pen.beginPath();
+    pen.moveTo(from[0] * canvas.width, from[1] * canvas.height);
+    pen.lineTo(to[0] * canvas.width, to[1] * canvas.height);
+    pen.stroke();
+  };
+  const down = (event) => {
+    if (!event.isPrimary || pointer !== undefined) return;
+    event.preventDefault();
+    if (!pen) { // the first stroke replaces the preset shown, as in Python (AppState.begin_stroke)
+      document.getElementById("draw-placeholder")?.remove();
+      pen = canvas.getContext("2d", { willReadFrequently: true }); // the options Python asks for (App.canvas)
+      pen.fillStyle = "#fff";
+      pen.fillRect(0, 0, canvas.width, canvas.height);
+      pen.lineCap = pen.lineJoin = "round";
+      pen.lineWidth = (Number(canvas.dataset.pen) / Number(canvas.dataset.units)) * canvas.width;
+      pen.strokeStyle = "#111";
+    }
+    pointer = event.pointerId;
+    canvas.setPointerCapture(pointer);
+    last = at(event);
+    strokes.push([...last]);
+    line(last, [last[0] + 1e-5, last[1]]); // a dot, for a tap (a zero-length line may draw nothing)
+  };
+  const move = (event) => {
+    if (event.pointerId !== pointer) return;
+    const point = at(event);
+    line(last, point);
+    strokes.at(-1).push(...point);
+    last = point;
+  };
+  const up = (event) => {
+    if (event.pointerId === pointer) pointer = undefined;
+  };
+  const handlers = { pointerdown: down, pointermove: move, pointerup: up, pointercancel: up };
+  for (const [name, handler] of Object.entries(handlers)) canvas.addEventListener(name, handler);
+  return {
+    take() {
+      for (const [name, handler] of Object.entries(handlers)) canvas.removeEventListener(name, handler);
+      return { strokes, pointer };
+    },
+  };
+})();
+
 const stage = document.querySelector('#loading [data-stage="runtime"]');
 const message = document.getElementById("message");
 
