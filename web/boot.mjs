@@ -88,6 +88,7 @@ globalThis.vaeEarlyInk = (() => {
   };
   const handlers = { pointerdown: down, pointermove: move, pointerup: up, pointercancel: up };
   for (const [name, handler] of Object.entries(handlers)) canvas.addEventListener(name, handler);
+  performance.mark("vae:ink-ready"); // the bench's "strokes inked from"
   return {
     take() {
       for (const [name, handler] of Object.entries(handlers)) canvas.removeEventListener(name, handler);
