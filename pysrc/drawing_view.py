@@ -66,21 +66,21 @@ class Drawing:
         buffer.width = buffer.height = 28
         buffer.hidden = True
         js.document.body.appendChild(buffer)
-        self.take_early_strokes(app)
+        self.take_early_input(app)
 
     # ---- events ----
 
-    def take_early_strokes(self, app):
-        """The strokes drawn before Python started, which boot.mjs inked at once: into the state as if drawn now, and a
-        stroke still in progress goes on here, so a learner who starts drawing early loses nothing."""
-        early = js.vaeEarlyInk.take()  # boot.mjs stops listening: from here on, the handlers above take every event
-        strokes = [list(zip(flat[0::2], flat[1::2], strict=True)) for flat in early.strokes.to_py()]
-        if not strokes:
+    def take_early_input(self, app):
+        """What the learner did before Python started (boot.mjs showed it at once), replayed into the state; a stroke
+        still in progress goes on here. So nothing drawn, cleared, undone or picked while Python starts is lost."""
+        early = js.vaeEarlyInput.take()  # boot.mjs stops listening: from here on, the handlers above take every event
+        actions = early.actions.to_py()
+        if not actions:
             return
-        if app.state.add_strokes(strokes):
-            self.pointer = early.pointer  # None unless the pen is still down
-        else:
+        if not app.state.replay(actions):
             app.message(FULL)
+        elif actions[-1][0] == "stroke":
+            self.pointer = early.pointer  # None unless the pen is still down
         self.paint(app)
         app.write_hash()
 

@@ -54,7 +54,8 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
     """index.html with the first view drawn in; the inputs are the shipped files' contents."""
     view = json.loads(first_view_text)
     mu_map, labels, (mu_min, mu_max) = artifacts.parse_latent_map(latent_manifest, latent_bytes)
-    preset = artifacts.parse_presets(presets_manifest, presets_bytes)[view["preset"]]
+    presets = artifacts.parse_presets(presets_manifest, presets_bytes)
+    preset = presets[view["preset"]]
     plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
     box = f"0 0 {plot.width} {plot.height}"
     scatter = latent_plot.scatter_markup(plot, mu_map, labels)
@@ -67,8 +68,14 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
     for name in ("mu", "log_var", "sigma", "epsilon", "z"):
         for i, v in enumerate(view[name]):
             html = _fill(html, f"num-{name}-{i}", num(v, 3))
-    # The pen boot.mjs inks early strokes with (before Python, which draws with this same pen, takes over).
+    # What boot.mjs needs to answer input before Python starts: the pen, and each preset's image.
     html = _fill(html, "draw-canvas", "", data_units=CANVAS, data_pen=num(digit_input.PEN_WIDTH, 3))
+    for n, pixels in enumerate(presets):
+        button = f'data-preset="{n}">'
+        if html.count(button) != 1:
+            raise ValueError(f"index.html has no single button for preset {n}")
+        image = png_data_url(ink(digit_input.from_bytes(pixels)), 28, 28)
+        html = html.replace(button, f'data-preset="{n}" data-image="{image}">')
     digit = ink(digit_input.from_bytes(preset))
     images = {
         "draw-placeholder": digit,
@@ -82,4 +89,4 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
         html = html.replace(
             empty, f'<img id="{element_id}" class="placeholder" alt="" src="{png_data_url(gray, 28, 28)}">'
         )
-    return html
+    return html.replace('<img id="draw-placeholder"', f'<img id="draw-placeholder" data-digit="{view["preset"]}"')

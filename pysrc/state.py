@@ -75,17 +75,27 @@ class AppState:
         if self.strokes and sum(len(s) for s in self.strokes) < MAX_POINTS:
             self.strokes[-1].append(point)
 
-    def add_strokes(self, strokes):
-        """Strokes given as places on the canvas's box (canvas_point's fractions), added as if drawn one after another
-        (boot.mjs inks the strokes drawn before Python starts, and hands them over); False if the drawing became as
-        large as a shareable link allows first."""
-        for stroke in strokes:
-            if not self.begin_stroke(canvas_point(*stroke[0])):
-                return False
-            for fx, fy in stroke[1:]:
-                point = canvas_point(fx, fy)
-                if point != self.strokes[-1][-1]:
-                    self.extend_stroke(point)
+    def replay(self, actions):
+        """What the learner did before Python started, which boot.mjs showed at once and kept, applied in order:
+        ["stroke", [x0, y0, x1, y1, …]] (places as canvas_point takes them), ["clear"], ["undo"] and ["preset", n].
+        False if a stroke found the drawing as large as a shareable link allows (what follows is dropped)."""
+        for kind, *args in actions:
+            if kind == "stroke":
+                places = args[0]
+                if not self.begin_stroke(canvas_point(places[0], places[1])):
+                    return False
+                for i in range(2, len(places), 2):
+                    point = canvas_point(places[i], places[i + 1])
+                    if point != self.strokes[-1][-1]:
+                        self.extend_stroke(point)
+            elif kind == "clear":
+                self.clear()
+            elif kind == "undo":
+                self.undo()
+            elif kind == "preset":
+                self.choose_preset(int(args[0]))
+            else:
+                raise ValueError(f"unknown input before Python: {kind!r}")
         return True
 
     def choose_preset(self, digit):

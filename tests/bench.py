@@ -1089,9 +1089,10 @@ def report_loads(results, target, r):
         for records, cache in ((cold, "cold"), (warm, "warm")):
             if records:
                 results.add(section, p + key, label, "s", [x["marks"][mark] for x in records], cache, scale=1e-3)
-    if cold and all("vae:ink-ready" in x["marks"] for x in cold):  # older checkouts (a baseline) lack it
-        label = "strokes inked from (and kept for Python)"
-        results.add(section, p + "ink", label, "s", [x["marks"]["vae:ink-ready"] for x in cold], "cold", scale=1e-3)
+    if cold and all("vae:early-input" in x["marks"] for x in cold):  # older checkouts (a baseline) lack it
+        label = "input answered from (strokes, presets; kept for Python)"
+        marks = [x["marks"]["vae:early-input"] for x in cold]
+        results.add(section, p + "ink", label, "s", marks, "cold", scale=1e-3)
     label = "bytes on the wire (body + headers)"
     results.add(section, p + "bytes_cold", label, "MB", r["cold_bytes"], "cold", "size", 1 / MB)
     if r["warm_bytes"]:

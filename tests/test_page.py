@@ -202,33 +202,50 @@ JS_INK = """(points) => {
 }"""
 
 
-def test_strokes_drawn_before_python_starts_are_inked_at_once_and_kept(watch, server_url):
-    """A learner who draws while Python starts sees the ink at once and loses nothing: Python takes the strokes over,
-    the one still being drawn included, and encodes them as it encodes strokes drawn after."""
+JS_SHOWN = """() => { const digit = document.getElementById('draw-placeholder');
+    return [digit.hidden ? null : digit.getAttribute('src'),
+            [...document.querySelectorAll('button[data-preset][aria-pressed=true]')].map((b) => b.dataset.preset)]; }"""
+
+
+def test_input_before_python_starts_answers_at_once_and_is_kept(watch, server_url):
+    """A learner who picks a preset, draws, clears or undoes while Python starts sees it at once and loses nothing:
+    Python replays it into its state, the stroke still being drawn included, with the same Undo history."""
     import decoder
     import digit_input
-    from state import CANVAS, decode_hash
+    from state import CANVAS, AppState, decode_hash
 
     page = watch.page
     held = []
     # Python cannot start until the test lets its snapshot through.
     page.route("**/snapshot/python.bin", lambda route: held.append(route))
     watch.open(server_url, ready=False)
-    page.wait_for_function("() => globalThis.vaeEarlyInk !== undefined")
+    page.wait_for_function("() => globalThis.vaeEarlyInput !== undefined")
     box = page.locator("#draw-canvas").bounding_box()
     place = lambda x, y: (box["x"] + x * box["width"] / CANVAS, box["y"] + y * box["height"] / CANVAS)  # noqa: E731
     seven = [(60, 50), (140, 50), (220, 50), (180, 150), (140, 250)]
     bar = [(90, 150), (130, 150), (170, 150), (200, 150)]  # the pen is still down on its third point when Python starts
-    for stroke, lift in ((seven, True), (bar[:3], False)):
-        page.mouse.move(*place(*stroke[0]))
+    ink_at = [(140, 50), (180, 150), (110, 150), (20, 250)]  # on the seven, on it, on the bar, on neither
+
+    def stroke(points, lift=True):
+        page.mouse.move(*place(*points[0]))
         page.mouse.down()
-        for point in stroke[1:]:
+        for point in points[1:]:
             page.mouse.move(*place(*point))
         if lift:
             page.mouse.up()
+
+    page.click("[data-preset='7']")
+    assert page.evaluate(JS_SHOWN) == [page.get_attribute("[data-preset='7']", "data-image"), ["7"]]
+    stroke(seven)
+    assert page.evaluate(JS_SHOWN) == [None, []]  # the stroke replaced the preset, as it does in Python
+    assert page.evaluate(JS_INK, ink_at) == [17, 17, 255, 255]
+    page.click("#clear-button")
+    assert page.evaluate(JS_INK, ink_at) == [255, 255, 255, 255]
+    page.click("#undo-button")
+    assert page.evaluate(JS_INK, ink_at) == [17, 17, 255, 255]
+    stroke(bar[:3], lift=False)
+    assert page.evaluate(JS_INK, ink_at) == [17, 17, 17, 255]
     assert page.get_attribute("html", "data-py-started") is None and held
-    assert page.locator("#draw-placeholder").count() == 0  # the preset it replaces is gone
-    assert page.evaluate(JS_INK, [(140, 50), (180, 150), (110, 150), (20, 250)]) == [17, 17, 17, 255]
     held[0].continue_()
     page.wait_for_selector("html[data-py-started]", state="attached")
     for point in bar[3:]:
@@ -236,12 +253,19 @@ def test_strokes_drawn_before_python_starts_are_inked_at_once_and_kept(watch, se
     page.mouse.up()
     watch.wait_ready()
     watch.settle()
-    strokes = decode_hash(page.evaluate("location.hash")).strokes
-    assert [len(s) for s in strokes] == [len(seven), len(bar)]
-    for drawn, kept in zip([*seven, *bar], [p for s in strokes for p in s], strict=True):
+    state = decode_hash(page.evaluate("location.hash"))
+    assert state.preset is None and [len(s) for s in state.strokes] == [len(seven), len(bar)]
+    for drawn, kept in zip([*seven, *bar], [p for s in state.strokes for p in s], strict=True):
         assert kept == pytest.approx(drawn, abs=0.6)  # a mouse event's place is whole CSS pixels
-    pixels = digit_input.preprocess([digit_input.catmull_rom(s) for s in strokes])
+    pixels = digit_input.preprocess([digit_input.catmull_rom(s) for s in state.strokes])
     assert canvas_pixels(page, "#encoder-input") == list(decoder.grayscale_rgba(pixels))
+    # Undo goes back through what was done before Python started: the bar, the seven, preset 7, the first view.
+    undone = []
+    for _ in range(3):
+        page.click("#undo-button")
+        watch.settle()
+        undone.append(decode_hash(page.evaluate("location.hash")))
+    assert [(u.preset, len(u.strokes)) for u in undone] == [(None, 1), (7, 0), (AppState().preset, 0)]
     assert watch.errors == []
 
 

@@ -207,23 +207,33 @@ def test_extend_stops_at_max_points():
     assert sum(len(s) for s in state.strokes) == MAX_POINTS
 
 
-def test_strokes_drawn_before_python_are_added_as_if_drawn_then():
-    """boot.mjs hands over places as fractions of the canvas's box; each becomes the point a handler would make."""
-    state = AppState()  # the first view: a preset, which the first stroke replaces
-    taken = [[(0.5, 0.25), (0.5, 0.25), (0.50001, 0.25), (0.75, 1.2)], [(-0.1, 0.1)]]
-    assert state.add_strokes(taken) is True
-    assert state.preset is None
+def test_input_before_python_is_replayed_as_if_given_then():
+    """boot.mjs hands over what the learner did, in order; each place becomes the point a handler would make."""
+    state = AppState()  # the first view: a preset
+    first = state.preset
+    actions = [
+        ["preset", 7],
+        ["stroke", [0.5, 0.25, 0.5, 0.25, 0.50001, 0.25, 0.75, 1.2]],
+        ["clear"],
+        ["undo"],
+        ["stroke", [-0.1, 0.1]],
+    ]
+    assert state.replay(actions) is True
     # A place that rounds to the last point is no new point; a place off the canvas is clamped to its edge.
-    assert state.strokes == [[(140.0, 70.0), (210.0, 280.0)], [(0.0, 28.0)]]
-    assert [state.undo(), state.strokes] == [True, [[(140.0, 70.0), (210.0, 280.0)]]]  # one Undo step a stroke
-    assert state.undo() is True and state.preset == AppState().preset
+    assert state.preset is None and state.strokes == [[(140.0, 70.0), (210.0, 280.0)], [(0.0, 28.0)]]
+    # The same Undo history as the same input given after Python started.
+    assert [state.undo(), state.strokes] == [True, [[(140.0, 70.0), (210.0, 280.0)]]]
+    assert [state.undo(), state.preset, state.strokes] == [True, 7, []]
+    assert [state.undo(), state.preset, state.undo()] == [True, first, False]
+    with pytest.raises(ValueError, match="'shake'"):
+        state.replay([["shake"]])
 
 
-def test_strokes_handed_over_stop_at_the_link_limit():
+def test_input_handed_over_stops_at_the_link_limit():
     state = blank()
-    assert state.add_strokes([[(0.1, 0.1)]] * MAX_STROKES) is True
-    assert state.add_strokes([[(0.2, 0.2)]]) is False
-    assert len(state.strokes) == MAX_STROKES
+    assert state.replay([["stroke", [0.1, 0.1]]] * MAX_STROKES) is True
+    assert state.replay([["stroke", [0.2, 0.2]], ["clear"]]) is False
+    assert len(state.strokes) == MAX_STROKES  # and the clear after the refused stroke was dropped
 
 
 @given(st.floats(-2, 3), st.floats(-2, 3))

@@ -41,58 +41,90 @@ globalThis.vaeWarmStart = {
   encoder: session("models/encoder.onnx"),
   decoder: session("models/decoder.onnx"),
 };
-// Ink before Python: a stroke drawn while Python starts is inked at once, with the page's pen (prerender.py writes
-// its width and the canvas's units on the canvas), and kept; drawing_view takes the strokes over when Python binds
-// its own handlers, the stroke in progress included. Points are fractions of the canvas's box, as Python's are.
-globalThis.vaeEarlyInk = (() => {
+// Input before Python: strokes, Clear, Undo and the presets answer from the first paint. This shows each at once
+// (with the page's pen, and each preset's image, which prerender.py writes into the page) and keeps them, in order;
+// drawing_view replays them into the app's state when Python binds its own handlers, the stroke in progress
+// included, so nothing done while Python starts is lost. Places are fractions of the canvas's box, as Python's are.
+globalThis.vaeEarlyInput = (() => {
   const canvas = document.getElementById("draw-canvas");
-  const strokes = [];
-  let pointer, last, pen;
+  const digit = document.getElementById("draw-placeholder"); // a preset's image, over the canvas until Python paints
+  const buttons = [...document.querySelectorAll("button[data-preset]")];
+  const [clear, undo] = ["clear-button", "undo-button"].map((id) => document.getElementById(id));
+  const actions = []; // ["stroke", [x0, y0, x1, y1, …]], ["clear"], ["undo"], ["preset", n]: what Python replays
+  const history = []; // the drawings shown before each change, as AppState's undo stack keeps them
+  let shown = { preset: Number(digit.dataset.digit), strokes: [] };
+  let pointer, pen;
   const at = (event) => {
     const rect = canvas.getBoundingClientRect();
     return [(event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height];
   };
-  const line = (from, to) => {
+  const line = (x0, y0, x1, y1) => {
     pen.beginPath();
-    pen.moveTo(from[0] * canvas.width, from[1] * canvas.height);
-    pen.lineTo(to[0] * canvas.width, to[1] * canvas.height);
+    pen.moveTo(x0 * canvas.width, y0 * canvas.height);
+    pen.lineTo(x1 * canvas.width, y1 * canvas.height);
     pen.stroke();
   };
-  const down = (event) => {
-    if (!event.isPrimary || pointer !== undefined) return;
-    event.preventDefault();
-    if (!pen) { // the first stroke replaces the preset shown, as in Python (AppState.begin_stroke)
-      document.getElementById("draw-placeholder")?.remove();
-      pen = canvas.getContext("2d", { willReadFrequently: true }); // the options Python asks for (App.canvas)
-      pen.fillStyle = "#fff";
-      pen.fillRect(0, 0, canvas.width, canvas.height);
-      pen.lineCap = pen.lineJoin = "round";
-      pen.lineWidth = (Number(canvas.dataset.pen) / Number(canvas.dataset.units)) * canvas.width;
-      pen.strokeStyle = "#111";
+  const paint = () => {
+    for (const button of buttons) button.setAttribute("aria-pressed", String(Number(button.dataset.preset) === shown.preset));
+    digit.hidden = shown.preset === null;
+    if (!digit.hidden) {
+      digit.src = buttons.find((button) => Number(button.dataset.preset) === shown.preset).dataset.image;
+      return;
     }
-    pointer = event.pointerId;
-    canvas.setPointerCapture(pointer);
-    last = at(event);
-    strokes.push([...last]);
-    line(last, [last[0] + 1e-5, last[1]]); // a dot, for a tap (a zero-length line may draw nothing)
+    pen ??= canvas.getContext("2d", { willReadFrequently: true }); // the options Python asks for (App.canvas)
+    pen.fillStyle = "#fff";
+    pen.fillRect(0, 0, canvas.width, canvas.height);
+    pen.lineCap = pen.lineJoin = "round";
+    pen.lineWidth = (Number(canvas.dataset.pen) / Number(canvas.dataset.units)) * canvas.width;
+    pen.strokeStyle = "#111";
+    for (const stroke of shown.strokes) {
+      line(stroke[0], stroke[1], stroke[0] + 1e-5, stroke[1]); // a dot, for a tap (a zero-length line draws nothing)
+      for (let i = 2; i < stroke.length; i += 2) line(stroke[i - 2], stroke[i - 1], stroke[i], stroke[i + 1]);
+    }
   };
-  const move = (event) => {
-    if (event.pointerId !== pointer) return;
-    const point = at(event);
-    line(last, point);
-    strokes.at(-1).push(...point);
-    last = point;
+  const change = (action, next) => {
+    actions.push(action);
+    history.push(shown);
+    shown = next;
+    paint();
   };
-  const up = (event) => {
-    if (event.pointerId === pointer) pointer = undefined;
-  };
-  const handlers = { pointerdown: down, pointermove: move, pointerup: up, pointercancel: up };
-  for (const [name, handler] of Object.entries(handlers)) canvas.addEventListener(name, handler);
-  performance.mark("vae:ink-ready"); // the bench's "strokes inked from"
+  const handlers = [
+    [canvas, "pointerdown", (event) => {
+      if (!event.isPrimary || pointer !== undefined) return;
+      event.preventDefault();
+      pointer = event.pointerId;
+      canvas.setPointerCapture(pointer);
+      const stroke = at(event);
+      change(["stroke", stroke], { preset: null, strokes: [...shown.strokes, stroke] });
+    }],
+    [canvas, "pointermove", (event) => {
+      const stroke = shown.strokes.at(-1);
+      if (event.pointerId !== pointer || !stroke) return;
+      const [x, y] = at(event);
+      line(stroke.at(-2), stroke.at(-1), x, y); // only the new piece, as Python draws a stroke in progress
+      stroke.push(x, y);
+    }],
+    ...["pointerup", "pointercancel"].map((name) => [canvas, name, (event) => {
+      if (event.pointerId === pointer) pointer = undefined;
+    }]),
+    [clear, "click", () => change(["clear"], { preset: null, strokes: [] })],
+    [undo, "click", () => {
+      if (!history.length) return;
+      actions.push(["undo"]);
+      shown = history.pop();
+      paint();
+    }],
+    ...buttons.map((button) => [button, "click", () => {
+      const preset = Number(button.dataset.preset);
+      change(["preset", preset], { preset, strokes: [] });
+    }]),
+  ];
+  for (const [target, name, handler] of handlers) target.addEventListener(name, handler);
+  performance.mark("vae:early-input"); // the bench's "input answered from"
   return {
     take() {
-      for (const [name, handler] of Object.entries(handlers)) canvas.removeEventListener(name, handler);
-      return { strokes, pointer };
+      for (const [target, name, handler] of handlers) target.removeEventListener(name, handler);
+      return { actions, pointer };
     },
   };
 })();
