@@ -65,7 +65,9 @@ globalThis.vaeEarlyInput = (() => {
     pen.stroke();
   };
   const paint = () => {
-    for (const button of buttons) button.setAttribute("aria-pressed", String(Number(button.dataset.preset) === shown.preset));
+    for (const button of buttons) {
+      button.setAttribute("aria-pressed", String(Number(button.dataset.preset) === shown.preset));
+    }
     digit.hidden = shown.preset === null;
     if (!digit.hidden) {
       digit.src = buttons.find((button) => Number(button.dataset.preset) === shown.preset).dataset.image;
