@@ -1709,6 +1709,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer runs and interactions (well under 2 minutes)")
     parser.add_argument("--check", action="store_true", help="every phase with a few inputs, figures not to be read")
     parser.add_argument("--runs", type=int, help="cold loads (each followed by warm reloads)")
+    parser.add_argument(
+        "--inputs", type=int, help="hovers and drawing moves each (a p95 of the quick mode's 30 moves a lot)"
+    )
     parser.add_argument("--json", type=Path, default=REPO / "build" / "bench.json", help="where to write the JSON")
     parser.add_argument(
         "--baseline",
@@ -1723,6 +1726,10 @@ def main(argv=None):
         if args.runs < 1:
             parser.error("--runs must be at least 1")
         settings["runs"] = args.runs
+    if args.inputs is not None:
+        if args.inputs < 1:
+            parser.error("--inputs must be at least 1")
+        settings["hover"] = settings["draw"] = args.inputs
     info = machine()
     header = (
         f"VAE Explainer benchmark ({mode}) · {info['cpu']}, {info['cores']} cores · {info['chromium']} · "

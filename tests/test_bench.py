@@ -186,6 +186,13 @@ def test_columns_align(bench):
     assert lines[2] == "a        1.00" and lines[3] == "longer   12.5"
 
 
+@pytest.mark.parametrize("flag", ["--runs", "--inputs"])
+def test_a_count_below_one_is_refused_by_name(bench, capsys, flag):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--quick", flag, "0"])
+    assert exit_info.value.code == 2 and f"{flag} must be at least 1" in capsys.readouterr().err
+
+
 def test_checkout_label(bench):
     assert bench.checkout_label("current", "abc1234", "Short", True) == "current abc1234+ (Short)"
     label = bench.checkout_label("baseline", "abc1234", "x" * 100, False, width=20)
