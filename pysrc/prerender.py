@@ -77,16 +77,15 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
         image = png_data_url(ink(digit_input.from_bytes(pixels)), 28, 28)
         html = html.replace(button, f'data-preset="{n}" data-image="{image}">')
     digit = ink(digit_input.from_bytes(preset))
-    images = {
-        "draw-placeholder": digit,
-        "encoder-input-placeholder": digit,
-        "reconstruction-placeholder": ink(digit_input.from_bytes(base64.b64decode(view["reconstruction"]))),
+    images = {  # each placeholder's image, and its attributes (boot.mjs reads which preset the drawing shows)
+        "draw-placeholder": (digit, f' data-digit="{view["preset"]}"'),
+        "encoder-input-placeholder": (digit, ""),
+        "reconstruction-placeholder": (ink(digit_input.from_bytes(base64.b64decode(view["reconstruction"]))), ""),
     }
-    for element_id, gray in images.items():
+    for element_id, (gray, attributes) in images.items():
         empty = f'<img id="{element_id}" class="placeholder" alt="">'
         if empty not in html:
             raise ValueError(f"index.html has no empty placeholder {element_id!r}")
-        html = html.replace(
-            empty, f'<img id="{element_id}" class="placeholder" alt="" src="{png_data_url(gray, 28, 28)}">'
-        )
-    return html.replace('<img id="draw-placeholder"', f'<img id="draw-placeholder" data-digit="{view["preset"]}"')
+        src = png_data_url(gray, 28, 28)
+        html = html.replace(empty, f'<img id="{element_id}"{attributes} class="placeholder" alt="" src="{src}">')
+    return html

@@ -1092,7 +1092,7 @@ def report_loads(results, target, r):
     if cold and all("vae:early-input" in x["marks"] for x in cold):  # older checkouts (a baseline) lack it
         label = "input answered from (strokes, presets; kept for Python)"
         marks = [x["marks"]["vae:early-input"] for x in cold]
-        results.add(section, p + "ink", label, "s", marks, "cold", scale=1e-3)
+        results.add(section, p + "input_answered", label, "s", marks, "cold", scale=1e-3)
     label = "bytes on the wire (body + headers)"
     results.add(section, p + "bytes_cold", label, "MB", r["cold_bytes"], "cold", "size", 1 / MB)
     if r["warm_bytes"]:
