@@ -105,8 +105,7 @@ class Drawing:
             return
         point = self.canvas_point(event)
         previous = app.state.strokes[-1][-1]
-        if point != previous:
-            app.state.extend_stroke(point)
+        if app.state.move_pen(point):
             self.paint_segment(app, previous, point)  # cheap while drawing; the whole stroke is smoothed on release
             app.request(encode=True)
 

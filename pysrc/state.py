@@ -75,6 +75,14 @@ class AppState:
         if self.strokes and sum(len(s) for s in self.strokes) < MAX_POINTS:
             self.strokes[-1].append(point)
 
+    def move_pen(self, point):
+        """The pen of the stroke in progress moved to `point`: the stroke grows, unless `point` is its last point again
+        (the input's precision makes many small moves one). True if it was a new point."""
+        if point == self.strokes[-1][-1]:
+            return False
+        self.extend_stroke(point)
+        return True
+
     def replay(self, actions):
         """What the learner did before Python started, which boot.mjs showed at once and kept, applied in order:
         ["stroke", [x0, y0, x1, y1, …]] (places as canvas_point takes them), ["clear"], ["undo"] and ["preset", n].
@@ -85,9 +93,7 @@ class AppState:
                 if not self.begin_stroke(canvas_point(places[0], places[1])):
                     return False
                 for i in range(2, len(places), 2):
-                    point = canvas_point(places[i], places[i + 1])
-                    if point != self.strokes[-1][-1]:
-                        self.extend_stroke(point)
+                    self.move_pen(canvas_point(places[i], places[i + 1]))
             elif kind == "clear":
                 self.clear()
             elif kind == "undo":
