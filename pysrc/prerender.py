@@ -55,7 +55,6 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
     view = json.loads(first_view_text)
     mu_map, labels, (mu_min, mu_max) = artifacts.parse_latent_map(latent_manifest, latent_bytes)
     presets = artifacts.parse_presets(presets_manifest, presets_bytes)
-    preset = presets[view["preset"]]
     plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
     box = f"0 0 {plot.width} {plot.height}"
     scatter = latent_plot.scatter_markup(plot, mu_map, labels)
@@ -70,22 +69,22 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
             html = _fill(html, f"num-{name}-{i}", num(v, 3))
     # What boot.mjs needs to answer input before Python starts: the pen, and each preset's image.
     html = _fill(html, "draw-canvas", "", data_units=CANVAS, data_pen=num(digit_input.PEN_WIDTH, 3))
-    for n, pixels in enumerate(presets):
+    preset_images = [png_data_url(ink(digit_input.from_bytes(pixels)), 28, 28) for pixels in presets]
+    for n, image in enumerate(preset_images):
         button = f'data-preset="{n}">'
         if html.count(button) != 1:
             raise ValueError(f"index.html has no single button for preset {n}")
-        image = png_data_url(ink(digit_input.from_bytes(pixels)), 28, 28)
         html = html.replace(button, f'data-preset="{n}" data-image="{image}">')
-    digit = ink(digit_input.from_bytes(preset))
+    digit = preset_images[view["preset"]]
+    reconstruction = ink(digit_input.from_bytes(base64.b64decode(view["reconstruction"])))
     images = {  # each placeholder's image, and its attributes (boot.mjs reads which preset the drawing shows)
         "draw-placeholder": (digit, f' data-digit="{view["preset"]}"'),
         "encoder-input-placeholder": (digit, ""),
-        "reconstruction-placeholder": (ink(digit_input.from_bytes(base64.b64decode(view["reconstruction"]))), ""),
+        "reconstruction-placeholder": (png_data_url(reconstruction, 28, 28), ""),
     }
-    for element_id, (gray, attributes) in images.items():
+    for element_id, (src, attributes) in images.items():
         empty = f'<img id="{element_id}" class="placeholder" alt="">'
         if empty not in html:
             raise ValueError(f"index.html has no empty placeholder {element_id!r}")
-        src = png_data_url(gray, 28, 28)
         html = html.replace(empty, f'<img id="{element_id}"{attributes} class="placeholder" alt="" src="{src}">')
     return html
