@@ -67,7 +67,7 @@ VENDOR = (
 # The URL space: (folder under the root, URL prefix, suffixes served or None for all, recurse).
 SITE = (
     ("web", "/", None, True),
-    ("pysrc", "/pysrc/", (".py",), False),
+    ("pysrc", "/pysrc/", (".py",), True),  # one package per story
     ("models", "/models/", (".onnx", ".bin", ".json", ".md"), True),  # models/kl/ (and its checkpoints) too
     ("training", "/training/", (".py",), False),
 )
@@ -289,13 +289,14 @@ def _ensure_vendor() -> None:
         vendor(NODE_MODULES, VENDOR_DIR)
 
 
-def snapshot_modules(root: Path = ROOT) -> list[str]:
-    """The modules PyScript loads for main.py (pyscript.json's "files"), which the snapshot holds imported.
+def snapshot_files(root: Path = ROOT) -> list[str]:
+    """The files PyScript loads for main.py (pyscript.json's "files", relative to pysrc/), whose modules the
+    snapshot holds imported, packages' __init__.py included.
 
     Each must import without a page: the adapter's modules may import js, but touch the DOM only when called.
     """
     files = json.loads((root / "web" / "pyscript.json").read_text(encoding="utf-8"))["files"]
-    return [Path(name).stem for name in files if name.endswith(".py")]
+    return [Path(name).relative_to("pysrc").as_posix() for name in files if name.endswith(".py")]
 
 
 def _snapshot_stamp(root: Path = ROOT) -> str:
@@ -305,8 +306,11 @@ def _snapshot_stamp(root: Path = ROOT) -> str:
     vendor_marker = root / "web" / "vendor" / VENDOR_MARKER
     vendored = vendor_marker.read_text(encoding="utf-8") if vendor_marker.exists() else ""
     digest.update(f"{vendored} {vendor_marker.stat().st_mtime_ns if vendor_marker.exists() else 0}".encode())
-    for path in [root / "snapshot.mjs", *(root / "pysrc" / f"{m}.py" for m in snapshot_modules(root))]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name, path in [
+        ("snapshot.mjs", root / "snapshot.mjs"),
+        *((f, root / "pysrc" / f) for f in snapshot_files(root)),
+    ]:
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     with contextlib.suppress(OSError):  # absent before npm ran: the snapshot cannot be made then anyway
         digest.update(b"pyscript.js\0" + (root / PYSCRIPT_STDLIB).read_bytes())
     return f"{digest.hexdigest()} brotli-{brotli_quality()}"
@@ -316,7 +320,7 @@ def make_snapshot(root: Path = ROOT) -> None:
     """Write web/snapshot/: Python's memory image (snapshot.mjs) and the empty stdlib zip the page starts with.
 
     The image holds the interpreter already started, with the standard library the page needs and the page's
-    modules imported. A module it lacks loads the full stdlib zip when first imported (pysrc/snapshot.py).
+    modules imported. A module it lacks loads the full stdlib zip when first imported (pysrc/page/snapshot.py).
     """
     node = shutil.which("node")
     if node is None:
@@ -325,7 +329,7 @@ def make_snapshot(root: Path = ROOT) -> None:
 
     def fill(staging: Path) -> None:
         maker = [node, str(root / "snapshot.mjs"), str(pyodide), str(root / PYSCRIPT_STDLIB), str(root / "pysrc")]
-        command = [*maker, str(staging), *snapshot_modules(root)]
+        command = [*maker, str(staging), *snapshot_files(root)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             raise SetupError(f"snapshot.mjs failed: {(done.stderr or done.stdout).strip()[-2000:]}")
@@ -466,7 +470,7 @@ def _preload_python(html: str, root: Path) -> str:
 
 
 def read_site_file(path: Path) -> bytes:
-    """A file as served. index.html gets the first view drawn in (pysrc/prerender.py), so the page is useful
+    """A file as served. index.html gets the first view drawn in (pysrc/page/prerender.py), so the page is useful
     before Python starts; if the models are broken it is served as it is, and the page reports what failed."""
     data = path.read_bytes()
     if path.name != "index.html" or path.parent.name != "web":
@@ -475,7 +479,7 @@ def read_site_file(path: Path) -> bytes:
     data = _preload_python(data.decode("utf-8"), root).encode("utf-8")
     if str(root / "pysrc") not in sys.path:
         sys.path.insert(0, str(root / "pysrc"))
-    import prerender
+    from page import prerender
 
     models = root / "models"
     try:

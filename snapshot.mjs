@@ -1,9 +1,10 @@
 // Makes the page's Python memory snapshot (run by `serve.py`, never by the page):
 //
-//     node snapshot.mjs PYODIDE_DIR PYSCRIPT_STDLIB PYSRC_DIR OUT_DIR MODULE...
+//     node snapshot.mjs PYODIDE_DIR PYSCRIPT_STDLIB PYSRC_DIR OUT_DIR FILE...
 //
-// Pyodide starts here in Node, the page's modules are written where PyScript writes them in the page, and
-// pysrc/snapshot.py imports the standard library the page uses and MODULE... PyScript's own Python package
+// Pyodide starts here in Node, the page's modules (FILE..., paths under PYSRC_DIR such as vae/encoder.py) are
+// written where PyScript writes them in the page, and pysrc/page/snapshot.py imports the standard library the
+// page uses and those modules, packages included. PyScript's own Python package
 // (PYSCRIPT_STDLIB, the module of @pyscript/core that holds its files) is written where PyScript writes it too,
 // and compiled, not imported: it needs the page. Then the interpreter's memory is saved to OUT_DIR/python.bin,
 // followed by the SHA-256 of what precedes it (the page checks it before use).
@@ -14,12 +15,17 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [pyodideDir, pyscriptStdlib, pysrcDir, outDir, ...modules] = process.argv.slice(2);
+const [pyodideDir, pyscriptStdlib, pysrcDir, outDir, ...files] = process.argv.slice(2);
 const { loadPyodide } = await import(pathToFileURL(join(resolve(pyodideDir), "pyodide.mjs")).href);
 const pyodide = await loadPyodide({ _makeSnapshot: true, indexURL: `${resolve(pyodideDir)}/` });
 
 const home = pyodide.runPython("import os; os.getcwd()");
-for (const name of modules) pyodide.FS.writeFile(`${home}/${name}.py`, readFileSync(join(pysrcDir, `${name}.py`)));
+for (const file of files) {
+  pyodide.FS.mkdirTree(`${home}/${file}`.replace(/\/[^/]+$/, ""));
+  pyodide.FS.writeFile(`${home}/${file}`, readFileSync(join(pysrcDir, file)));
+}
+// vae/browser/models.py is the module vae.browser.models; vae/__init__.py is the package vae.
+const modules = files.map((file) => file.replace(/\.py$/, "").replace(/\/__init__$/, "").replaceAll("/", "."));
 const { default: pyscriptFiles } = await import(pathToFileURL(resolve(pyscriptStdlib)).href);
 const write = (folder, files) => {
   pyodide.FS.mkdirTree(folder);
@@ -29,7 +35,7 @@ const write = (folder, files) => {
   }
 };
 write(`${home}/pyscript`, pyscriptFiles.pyscript);
-pyodide.runPython(`import snapshot; snapshot.take(${JSON.stringify(modules)}, "${home}/pyscript")`);
+pyodide.runPython(`from page import snapshot; snapshot.take(${JSON.stringify(modules)}, "${home}/pyscript")`);
 
 // Runs of zero bytes of 4 KB or more (unused memory, 6 MB of the 21) stay out of the file, listed in its header
 // (little-endian u32s: image length, run count, then offset and length of each run), and the page puts them

@@ -8,7 +8,7 @@ import asyncio
 import js
 from pyodide.ffi import create_proxy
 
-from app import App, FrameError, diagnostics
+from page.browser.app import App, FrameError, diagnostics
 
 js.document.documentElement.dataset.pyStarted = "true"
 js.performance.mark("vae:python-started")

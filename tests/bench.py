@@ -40,11 +40,8 @@ from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, stop_server
 
 sys.path.insert(0, str(REPO / "pysrc"))  # tests.conftest does this too; explicit for `python -m tests.bench`
 
-import artifacts
-import decoder
-import digit_input
-import latent_plot
-import state
+from page import artifacts, state
+from vae import decoder, digit_input, latent_plot
 
 BENCH_ARGS = ["--enable-precise-memory-info", "--js-flags=--expose-gc"]
 VIEWPORT = {"width": 1300, "height": 950}
@@ -879,7 +876,8 @@ JS_TRACE = """async (on) => {
 # timed with time.perf_counter in a scratch namespace (the app's state is only read).
 PY_IN_PAGE = """
 import json, time, __main__
-import decoder, digit_input, state
+from vae import decoder, digit_input
+from page import state
 
 FOUR = %(four)s
 

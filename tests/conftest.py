@@ -133,7 +133,7 @@ class PageWatch:
 
     def open_state(self, server_url, **state):
         """Open the page in a given AppState (through its URL hash) and wait until its numbers are current."""
-        from state import AppState, encode_hash
+        from page.state import AppState, encode_hash
 
         page = self.open(server_url + "#" + encode_hash(AppState(**state)))
         self.settle()

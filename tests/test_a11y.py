@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import REPO, PageWatch
 
-import narrate
-from artifacts import parse_latent_map
+from page.artifacts import parse_latent_map
+from vae import narrate
 
 pytestmark = pytest.mark.browser
 
@@ -92,8 +92,8 @@ def edit_code(watch):
 
 def edit_quantizer(watch):
     """quantizer.py picked in the Source panel (it loads then), edited and applied, and the VQ-VAE view running it."""
-    watch.page.click("#source-tabs [data-module=quantizer]")
-    watch.page.wait_for_selector("#source-tabs [data-module=quantizer][aria-selected=true]")
+    watch.page.click("#source-stories [data-story=vq]")
+    watch.page.wait_for_selector('#source-tabs [data-module="vq.quantizer"][aria-selected=true]')
     watch.page.click("#source-editor .cm-content")
     type_comment(watch.page, "edited by the accessibility test")
     watch.page.click("#apply-button")

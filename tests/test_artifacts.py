@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artifacts import ArtifactError, parse_latent_map, parse_presets
-from decoder import PIXELS, grayscale_rgba, grid_points, lerp_path, split_images, tile_rgba
+from page.artifacts import ArtifactError, parse_latent_map, parse_presets
+from vae.decoder import PIXELS, grayscale_rgba, grid_points, lerp_path, split_images, tile_rgba
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 MAP_JSON = (MODELS / "latent_map.json").read_text()

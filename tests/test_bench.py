@@ -11,11 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import artifacts
-import decoder
-import digit_input
-import latent_plot
-import state
+from page import artifacts, state
+from vae import decoder, digit_input, latent_plot
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import code_panel
-import graph
-from code_panel import CodeExtractError, extract, line_parts, render_plan
+from page import code_panel
+from page.code_panel import CodeExtractError, extract, line_parts, render_plan
+from vae import graph
 
 SOURCE = (Path(__file__).resolve().parents[1] / code_panel.SOURCE).read_text(encoding="utf-8")
 

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import code_panel
-import graph
-import latent_plot
-import sample
-from state import decode_hash
+from page import code_panel
+from page.state import decode_hash
+from vae import graph, latent_plot, sample
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digit_input import (
+from vae.digit_input import (
     BOX,
     PEN_WIDTH,
     SIZE,

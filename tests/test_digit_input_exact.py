@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import digit_input
-from digit_input import BOX, MIN_STEP, PEN_WIDTH, SIZE, Spline, catmull_rom
+from vae import digit_input
+from vae.digit_input import BOX, MIN_STEP, PEN_WIDTH, SIZE, Spline, catmull_rom
 
 # ---- the plain definitions ----
 

@@ -13,12 +13,9 @@ import numpy as np
 import pytest
 from conftest import PageWatch
 
-import artifacts
-import decoder
-import digit_input
-import latent_plot
-import loss
-from state import decode_hash
+from page import artifacts
+from page.state import decode_hash
+from vae import decoder, digit_input, latent_plot, loss
 
 pytestmark = pytest.mark.browser
 

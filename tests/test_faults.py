@@ -194,14 +194,15 @@ def test_a_bad_snapshot_is_skipped_and_python_starts_without_it(broken_site, bui
 
 
 def test_a_core_module_changed_since_the_snapshot_is_read_from_its_file(broken_site, built, watch):
-    source = (built / "pysrc/svg.py").read_text() + "\nCHANGED_AFTER_THE_SNAPSHOT = True\n"
-    page = watch.open(broken_site("pysrc/svg.py", source.encode()))
+    source = (built / "pysrc/page/svg.py").read_text() + "\nCHANGED_AFTER_THE_SNAPSHOT = True\n"
+    page = watch.open(broken_site("pysrc/page/svg.py", source.encode()))
     watch.settle()
     assert page.evaluate("performance.getEntriesByName('vae:interpreter-ready')[0].detail") == "snapshot"
     changed = [w for w in watch.warnings if "changed since the Python snapshot was made: read from the file" in w]
-    assert len(changed) == 1 and "svg.py" in changed[0]
-    fresh = "import latent_view, svg, latent_plot; latent_view.num is svg.num is latent_plot.num"
-    assert watch.python(fresh) and watch.python("svg.CHANGED_AFTER_THE_SNAPSHOT")
+    assert len(changed) == 1 and "page/svg.py" in changed[0]
+    fresh = "from page import svg; from vae import latent_plot; from vae.browser import latent_view; "
+    fresh += "latent_view.num is svg.num is latent_plot.num"
+    assert watch.python(fresh) and watch.python("from page import svg; svg.CHANGED_AFTER_THE_SNAPSHOT")
     assert page.locator("#message").is_hidden() and len(watch.vector("mu")) == 2
 
 
@@ -209,7 +210,7 @@ def test_a_core_module_changed_since_the_snapshot_is_read_from_its_file(broken_s
 
 
 def open_kl(watch, url, **state):
-    from state import AppState, encode_hash
+    from page.state import AppState, encode_hash
 
     page = watch.open(url + "#" + encode_hash(AppState(panels={"kl"}, **state)))
     page.wait_for_selector("#kl-status:not(:empty)", timeout=30_000)
@@ -285,7 +286,7 @@ def _other_shape(built, path):
     ],
 )
 def test_a_broken_vq_file_is_named_and_the_vae_keeps_working(broken_site, built, watch, path, content, named):
-    from state import AppState, encode_hash
+    from page.state import AppState, encode_hash
 
     url = broken_site(path, content(built, path))
     page = watch.open(url + "#" + encode_hash(AppState(panels={"vq"})))
@@ -301,7 +302,7 @@ def test_a_broken_vq_file_is_named_and_the_vae_keeps_working(broken_site, built,
 def test_a_broken_prior_is_named_and_the_vq_view_keeps_working(watch, server_url):
     """pixelcnn.onnx missing, then a valid model of the wrong kind in its place (the VQ-VAE's decoder: it wants 7×7×8
     code vectors, not 7×7×16 one-hot codes), on one page: each named in the prior's line, the view still paints."""
-    from state import AppState, encode_hash
+    from page.state import AppState, encode_hash
 
     page = watch.open(server_url + "#" + encode_hash(AppState(preset=7, panels={"vq"})))
     page.wait_for_selector('#vq-reconstruction[data-codes]:not([data-codes=""])', state="attached", timeout=60_000)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import graph
-from distribution import sigma_from_log_var
-from svg import NonFiniteError, num
+from page.svg import NonFiniteError, num
+from vae import graph
+from vae.distribution import sigma_from_log_var
 
 SVG = "{http://www.w3.org/2000/svg}"
 

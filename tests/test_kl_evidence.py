@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-import kl_evidence as kl
-from latent_plot import LatentPlot
+from kl import evidence as kl
 from training import kl as training_kl
 from training.mnist import REPO
+from vae.latent_plot import LatentPlot
 
 KL_DIR = REPO / "models" / "kl"
 SVG = "{http://www.w3.org/2000/svg}"

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from test_page import canvas_pixels
 
-import decoder
-import kl_evidence as kl
-from latent_plot import LatentPlot
+from kl import evidence as kl
 from training.evaluate import session
 from training.mnist import REPO
+from vae import decoder
+from vae.latent_plot import LatentPlot
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,7 @@ def test_nothing_of_the_view_loads_before_it_is_opened(watch, server_url, index)
     wait_shown(page, index.checkpoints[index.epochs[-1]].name)
     assert page.get_attribute("#kl-toggle", "aria-expanded") == "true" and page.is_visible("#kl-panel")
     opened = {path for _, path in watch.requests if "/kl" in path}
-    assert {"/pysrc/kl_evidence.py", "/pysrc/kl_view.py", "/models/kl/index.json"} <= opened
+    assert {"/pysrc/kl/evidence.py", "/pysrc/kl/browser/view.py", "/models/kl/index.json"} <= opened
     assert watch.errors == [] and watch.csp_violations == []
 
 
@@ -147,7 +147,7 @@ def test_kl_weight_decodes_the_same_prior_draws_with_every_model(watch, server_u
 
 
 def test_the_loss_code_shown_is_training_vae_py_with_beta_marked(watch, server_url, index):
-    import code_panel
+    from page import code_panel
 
     page = watch.open_state(server_url, panels={"kl"})
     wait_shown(page, index.checkpoints[index.epochs[-1]].name)

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import latent_plot
-from distribution import contour_ellipses
-from latent_plot import (
+from vae import latent_plot
+from vae.distribution import contour_ellipses
+from vae.latent_plot import (
     LABEL_COLORS,
     MARGIN,
     SIZE,
@@ -246,7 +246,7 @@ def test_scatter_skips_absent_digits_and_handles_nothing():
 
 
 def test_scatter_of_the_real_latent_map():
-    from artifacts import parse_latent_map
+    from page.artifacts import parse_latent_map
 
     models = Path(__file__).resolve().parents[1] / "models"
     mu, labels, (lo, hi) = parse_latent_map(

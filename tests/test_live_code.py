@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "pysrc"))
 
-import distribution
-import loss
-import quantizer
-import sample
-from live_code import SWAPPABLE, EditError, Registry, apply_module, original_source
+from live.edits import SWAPPABLE, EditError, Registry, apply_module, original_source
+from vae import distribution, loss, sample
+from vq import quantizer
 
-ORIGINAL = {module: original_source(module) for module in ("distribution", "sample", "loss", "quantizer")}
+ORIGINAL = {
+    module: original_source(module) for module in ("vae.distribution", "vae.sample", "vae.loss", "vq.quantizer")
+}
 REPARAMETERIZE_RETURN = "    return [m + s * e for m, s, e in zip(mu, sigma, epsilon, strict=True)]"
 SIGMA_RETURN = "    return [math.exp(0.5 * v) for v in log_var]"
 MU, SIGMA, EPSILON = [0.3, -1.2], [0.5, 2.0], [1.5, -0.4]
@@ -37,7 +37,7 @@ def edit(module, old, new):
     return ORIGINAL[module].replace(old, new)
 
 
-def body(new_body, module="sample", old=REPARAMETERIZE_RETURN):
+def body(new_body, module="vae.sample", old=REPARAMETERIZE_RETURN):
     """The shipped module with one function's return line replaced by new_body (already indented)."""
     return edit(module, old, new_body)
 
@@ -72,30 +72,30 @@ def registry():
 
 
 def test_reparameterize_returning_mu_makes_z_stick_to_mu(registry):
-    assert registry.apply("sample", body("    return mu")) == ["reparameterize"]
+    assert registry.apply("vae.sample", body("    return mu")) == ["reparameterize"]
     assert registry.reparameterize(MU, SIGMA, EPSILON) == MU
-    assert registry.edited == {"sample"}
+    assert registry.edited == {"vae.sample"}
 
 
 def test_dropping_the_half_makes_sigma_exp_of_log_var(registry):
-    registry.apply("distribution", edit("distribution", "math.exp(0.5 * v)", "math.exp(v)"))
+    registry.apply("vae.distribution", edit("vae.distribution", "math.exp(0.5 * v)", "math.exp(v)"))
     assert registry.sigma_from_log_var(LOG_VAR) == pytest.approx([math.exp(-1.0), math.exp(0.8)])
 
 
 def test_scaling_sigma_by_three(registry):
-    registry.apply("distribution", edit("distribution", "math.exp(0.5 * v)", "3 * math.exp(0.5 * v)"))
+    registry.apply("vae.distribution", edit("vae.distribution", "math.exp(0.5 * v)", "3 * math.exp(0.5 * v)"))
     expected = [3 * s for s in distribution.sigma_from_log_var(LOG_VAR)]
     assert registry.call("sigma_from_log_var", LOG_VAR) == pytest.approx(expected)
 
 
 def test_an_edited_kl_runs_too(registry):
-    registry.apply("loss", edit("loss", "-0.5 * (", "-1.0 * ("))
+    registry.apply("vae.loss", edit("vae.loss", "-0.5 * (", "-1.0 * ("))
     doubled = [2 * v for v in loss.kl_divergence(MU, LOG_VAR)]
     assert registry.kl_divergence(MU, LOG_VAR) == pytest.approx(doubled)
 
 
 def test_results_come_back_as_fresh_lists_of_floats():
-    reparameterize = apply_module("sample", body("    return (1, 2.5)")).functions["reparameterize"]
+    reparameterize = apply_module("vae.sample", body("    return (1, 2.5)")).functions["reparameterize"]
     result = reparameterize(MU, SIGMA, EPSILON)
     assert result == [1.0, 2.5]
     assert [type(v) for v in result] == [float, float]
@@ -103,7 +103,7 @@ def test_results_come_back_as_fresh_lists_of_floats():
 
 def test_an_edit_that_changes_its_inputs_cannot_change_the_callers():
     source = body("    mu[0] = 99.0\n    return mu")
-    reparameterize = apply_module("sample", source).functions["reparameterize"]
+    reparameterize = apply_module("vae.sample", source).functions["reparameterize"]
     mu = list(MU)
     assert reparameterize(mu, SIGMA, EPSILON) == [99.0, MU[1]]
     assert mu == MU
@@ -112,7 +112,7 @@ def test_an_edit_that_changes_its_inputs_cannot_change_the_callers():
 def test_an_edit_may_use_the_stdlib_and_its_own_helpers(registry):
     uses = "    return [statistics.fmean([m, m]) + helper(s, e) for m, s, e in zip(mu, sigma, epsilon)]"
     source = "import statistics\n" + body(uses) + "\n\ndef helper(s, e):\n    return s * e\n"
-    registry.apply("sample", source)
+    registry.apply("vae.sample", source)
     expected = sample.reparameterize(MU, SIGMA, EPSILON)
     assert registry.reparameterize(MU, SIGMA, EPSILON) == pytest.approx(expected)
 
@@ -121,8 +121,8 @@ def test_an_edit_may_use_the_stdlib_and_its_own_helpers(registry):
 
 
 def test_syntax_error_names_its_line():
-    source = edit("sample", "epsilon):", "epsilon)")
-    error = failure("sample", source)
+    source = edit("vae.sample", "epsilon):", "epsilon)")
+    error = failure("vae.sample", source)
     line = line_of(source, "def reparameterize(")
     assert error.line == line
     assert error.message == f"SyntaxError on line {line}: expected ':'"
@@ -131,14 +131,14 @@ def test_syntax_error_names_its_line():
 
 def test_indentation_error_is_named_as_such():
     source = body("    return mu\n        pass")
-    error = failure("sample", source)
+    error = failure("vae.sample", source)
     assert error.line == line_of(source, "        pass")
     assert error.message.startswith(f"IndentationError on line {error.line}: ")
 
 
 def test_exception_names_function_type_line_and_text():
     source = body("    return [m / 0 for m in mu]")
-    error = failure("sample", source)
+    error = failure("vae.sample", source)
     line = line_of(source, "m / 0")
     assert (error.line, error.function) == (line, "reparameterize")
     assert error.message == f"reparameterize raised ZeroDivisionError on line {line}: float division by zero"
@@ -147,14 +147,14 @@ def test_exception_names_function_type_line_and_text():
 def test_exception_points_at_the_innermost_edited_line():
     source = body("    return helper(mu)") + "\n\ndef helper(mu):\n    return statistics.mean([])\n"
     source = "import statistics\n" + source
-    error = failure("sample", source)
+    error = failure("vae.sample", source)
     assert error.line == line_of(source, "statistics.mean([])")
     assert error.message.startswith(f"reparameterize raised StatisticsError on line {error.line}: ")
 
 
 def test_a_changed_signature_points_at_the_def_line():
-    source = edit("sample", "def reparameterize(mu, sigma, epsilon):", "def reparameterize(mu, sigma):")
-    error = failure("sample", source)
+    source = edit("vae.sample", "def reparameterize(mu, sigma, epsilon):", "def reparameterize(mu, sigma):")
+    error = failure("vae.sample", source)
     assert error.line == line_of(source, "def reparameterize(")
     assert error.message == (
         f"reparameterize raised TypeError on line {error.line}: "
@@ -163,28 +163,28 @@ def test_a_changed_signature_points_at_the_def_line():
 
 
 def test_a_missing_module_is_an_error_with_its_line():
-    source = edit("sample", "import random\n", "import random\nimport numpy_is_not_in_the_page\n")
-    error = failure("sample", source)
+    source = edit("vae.sample", "import random\n", "import random\nimport numpy_is_not_in_the_page\n")
+    error = failure("vae.sample", source)
     line = line_of(source, "import numpy_is_not_in_the_page")
     assert error.line == line
     assert error.message == f"ModuleNotFoundError on line {line}: No module named 'numpy_is_not_in_the_page'"
 
 
 def test_top_level_exception_has_its_line():
-    source = ORIGINAL["loss"] + "\nx = {}['kl']\n"
-    error = failure("loss", source)
+    source = ORIGINAL["vae.loss"] + "\nx = {}['kl']\n"
+    error = failure("vae.loss", source)
     assert error.line == line_of(source, "x = {}")
     assert error.message == f"KeyError on line {error.line}: 'kl'"
 
 
 def test_exit_in_the_edit_is_an_error_not_the_end_of_the_page():
-    source = ORIGINAL["loss"] + "\nimport sys\nsys.exit(3)\n"
-    assert failure("loss", source).message == f"SystemExit on line {line_of(source, 'sys.exit')}: 3"
+    source = ORIGINAL["vae.loss"] + "\nimport sys\nsys.exit(3)\n"
+    assert failure("vae.loss", source).message == f"SystemExit on line {line_of(source, 'sys.exit')}: 3"
 
 
 def test_a_learners_exception_text_is_cut_short_and_counted():
     source = body("    raise ValueError('x' * 1000)")
-    assert failure("sample", source).message.endswith(": " + "x" * 200 + "…")
+    assert failure("vae.sample", source).message.endswith(": " + "x" * 200 + "…")
     slow = [
         "class Oops(Exception):",
         "    def __str__(self):",
@@ -192,12 +192,12 @@ def test_a_learners_exception_text_is_cut_short_and_counted():
         "            pass",
     ]
     source = "\n".join([*slow, "        return 'slow'", "", ""]) + body("    raise Oops()")
-    error = failure("sample", source)
+    error = failure("vae.sample", source)
     assert error.message == f"reparameterize raised Oops on line {line_of(source, 'raise Oops')}"
 
 
 def test_null_bytes_are_an_edit_error():
-    assert failure("sample", ORIGINAL["sample"] + "\0").line is None
+    assert failure("vae.sample", ORIGINAL["vae.sample"] + "\0").line is None
 
 
 # ## Results the page cannot draw
@@ -206,7 +206,7 @@ def test_null_bytes_are_an_edit_error():
 @pytest.mark.parametrize("value", ["float('nan')", "math.inf", "-math.inf", "10 ** 400"])
 def test_non_finite_results_are_refused(value):
     source = "import math\n" + body(f"    return [{value}, 0.0]")
-    error = failure("sample", source)
+    error = failure("vae.sample", source)
     line = line_of(source, f"return [{value}")
     assert error.line == line
     shown = {"float('nan')": "nan", "math.inf": "inf", "-math.inf": "-inf", "10 ** 400": "inf"}[value]
@@ -234,7 +234,7 @@ def test_non_finite_results_are_refused(value):
 )
 def test_wrong_types_and_shapes_are_refused(returned, expected):
     source = "class Vector(list):\n    pass\n\n" + body(f"    return {returned}")
-    error = failure("sample", source)
+    error = failure("vae.sample", source)
     line = line_of(source, f"    return {returned}")
     assert error.message == "reparameterize returned " + expected.format(line=line)
     assert (error.line, error.function) == (line, "reparameterize")
@@ -242,7 +242,7 @@ def test_wrong_types_and_shapes_are_refused(returned, expected):
 
 def test_a_missing_return_says_none():
     source = body("    z = mu")
-    assert failure("sample", source).message.startswith("reparameterize returned None")
+    assert failure("vae.sample", source).message.startswith("reparameterize returned None")
 
 
 @pytest.mark.parametrize(
@@ -250,15 +250,15 @@ def test_a_missing_return_says_none():
     [("    return [-math.exp(0.5 * v) for v in log_var]", "-1.0"), ("    return log_var", "0.0")],
 )
 def test_sigma_must_be_positive(new_body, shown):
-    source = body(new_body, "distribution", SIGMA_RETURN)
-    error = failure("distribution", source)
+    source = body(new_body, "vae.distribution", SIGMA_RETURN)
+    error = failure("vae.distribution", source)
     line = line_of(source, new_body.strip())
     expected = f"sigma_from_log_var returned {shown} in position 0 (line {line}); σ must be positive"
     assert error.message == expected
 
 
 def test_only_sigma_must_be_positive(registry):
-    registry.apply("sample", body("    return [-1.0, -2.0]"))
+    registry.apply("vae.sample", body("    return [-1.0, -2.0]"))
     assert registry.reparameterize(MU, SIGMA, EPSILON) == [-1.0, -2.0]
 
 
@@ -274,7 +274,7 @@ def stopped_quickly(module, source):
 
 def test_an_endless_loop_in_a_function_is_stopped():
     source = body("    while True:\n        pass")
-    error = stopped_quickly("sample", source)
+    error = stopped_quickly("vae.sample", source)
     loop = line_of(source, "while True")
     assert error.line in (loop, loop + 1)
     assert error.message == (
@@ -283,8 +283,8 @@ def test_an_endless_loop_in_a_function_is_stopped():
 
 
 def test_an_endless_loop_at_the_top_level_is_stopped():
-    source = ORIGINAL["sample"] + "\nwhile True:\n    pass\n"
-    error = stopped_quickly("sample", source)
+    source = ORIGINAL["vae.sample"] + "\nwhile True:\n    pass\n"
+    error = stopped_quickly("vae.sample", source)
     loop = line_of(source, "while True")
     assert error.line in (loop, loop + 1)
     assert error.function is None
@@ -293,7 +293,7 @@ def test_an_endless_loop_at_the_top_level_is_stopped():
 
 def test_slow_lines_are_stopped_by_the_clock():
     source = body("    for _ in range(100_000):\n        sum(range(3_000))\n    return mu")
-    error = stopped_quickly("sample", source)
+    error = stopped_quickly("vae.sample", source)
     loop = line_of(source, "range(100_000)")
     assert error.line in (loop, loop + 1)
     assert error.message.startswith("reparameterize ran for more than 0.5 s (an endless loop?)")
@@ -301,14 +301,14 @@ def test_slow_lines_are_stopped_by_the_clock():
 
 def test_endless_recursion_is_an_error():
     source = body("    return reparameterize(mu, sigma, epsilon)")
-    error = stopped_quickly("sample", source)
+    error = stopped_quickly("vae.sample", source)
     assert error.message.startswith("reparameterize raised RecursionError on line ")
 
 
 def test_except_exception_cannot_swallow_the_stop(monkeypatch):
     monkeypatch.setattr(sample, "stop_caught", False, raising=False)
     loop = [
-        "    import sample as shipped",
+        "    from vae import sample as shipped",
         "    try:",
         "        while True:",
         "            pass",
@@ -316,34 +316,34 @@ def test_except_exception_cannot_swallow_the_stop(monkeypatch):
         "        shipped.stop_caught = True",
         "        return mu",
     ]
-    assert "200,000 steps" in stopped_quickly("sample", body("\n".join(loop))).message
+    assert "200,000 steps" in stopped_quickly("vae.sample", body("\n".join(loop))).message
     assert sample.stop_caught is False
 
 
 def test_a_bare_except_that_catches_the_stop_is_still_refused():
     source = body("    try:\n        while True:\n            pass\n    except:\n        return mu")
-    assert "200,000 steps" in stopped_quickly("sample", source).message
+    assert "200,000 steps" in stopped_quickly("vae.sample", source).message
 
 
 # ## The module as a whole
 
 
 def test_a_module_without_the_function_is_refused():
-    error = failure("loss", edit("loss", "def kl_divergence(", "def kl("))
+    error = failure("vae.loss", edit("vae.loss", "def kl_divergence(", "def kl("))
     assert error.message == "the module no longer defines kl_divergence"
     assert (error.line, error.function) == (None, "kl_divergence")
 
 
 def test_a_function_still_used_at_the_top_level_fails_where_it_is_used():
     """sample.py uses reparameterize as a default argument, so renaming it stops the module there."""
-    source = edit("sample", "def reparameterize(", "def reparam(")
-    error = failure("sample", source)
+    source = edit("vae.sample", "def reparameterize(", "def reparam(")
+    error = failure("vae.sample", source)
     assert error.line == line_of(source, "reparameterize=reparameterize")
     assert error.message == f"NameError on line {error.line}: name 'reparameterize' is not defined"
 
 
 def test_a_function_replaced_by_a_value_is_refused():
-    error = failure("sample", ORIGINAL["sample"] + "\nreparameterize = 2\n")
+    error = failure("vae.sample", ORIGINAL["vae.sample"] + "\nreparameterize = 2\n")
     assert error.message == "reparameterize is no longer a function: the module sets it to an int"
 
 
@@ -353,17 +353,17 @@ def test_an_unknown_module_is_a_programming_error():
 
 
 def test_unchanged_source_gives_back_the_shipped_functions(registry):
-    applied = apply_module("sample", ORIGINAL["sample"] + "\n\n", ORIGINAL["sample"])
+    applied = apply_module("vae.sample", ORIGINAL["vae.sample"] + "\n\n", ORIGINAL["vae.sample"])
     assert not applied.edited
     assert applied.functions == {"reparameterize": sample.reparameterize}
-    registry.apply("sample", body("    return mu"))
-    assert registry.apply("sample", ORIGINAL["sample"]) == ["reparameterize"]
+    registry.apply("vae.sample", body("    return mu"))
+    assert registry.apply("vae.sample", ORIGINAL["vae.sample"]) == ["reparameterize"]
     assert registry.edited == set()
     assert registry.function("reparameterize") is sample.reparameterize
 
 
 def test_the_shipped_source_without_original_counts_as_an_edit():
-    applied = apply_module("sample", ORIGINAL["sample"])
+    applied = apply_module("vae.sample", ORIGINAL["vae.sample"])
     assert applied.edited
     assert applied.functions["reparameterize"] is not sample.reparameterize
     expected = sample.reparameterize(MU, SIGMA, EPSILON)
@@ -372,23 +372,23 @@ def test_the_shipped_source_without_original_counts_as_an_edit():
 
 def test_a_failed_apply_keeps_the_last_good_edit(registry):
     good = body("    return mu")
-    registry.apply("sample", good)
+    registry.apply("vae.sample", good)
     before = state(registry)
     with pytest.raises(EditError):
-        registry.apply("sample", body("    return [m / 0 for m in mu]"))
+        registry.apply("vae.sample", body("    return [m / 0 for m in mu]"))
     assert state(registry) == before
-    assert registry.sources() == {"sample": good}
+    assert registry.sources() == {"vae.sample": good}
 
 
 def test_all_of_a_modules_functions_swap_or_none(registry):
     """quantizer.py has three swappable functions: one bad one keeps all three out."""
-    farthest = edit("quantizer", NEAREST_RETURN, FARTHEST_RETURN)
+    farthest = edit("vq.quantizer", NEAREST_RETURN, FARTHEST_RETURN)
     with pytest.raises(EditError) as caught:
-        registry.apply("quantizer", farthest.replace(LOOKUP_RETURN, "    return []"))
+        registry.apply("vq.quantizer", farthest.replace(LOOKUP_RETURN, "    return []"))
     assert caught.value.function == "lookup"
     assert registry.function("nearest_code") is quantizer.nearest_code
     assert registry.edited == set()
-    assert sorted(registry.apply("quantizer", farthest)) == ["lookup", "nearest_code", "squared_distances"]
+    assert sorted(registry.apply("vq.quantizer", farthest)) == ["lookup", "nearest_code", "squared_distances"]
     assert registry.nearest_code([0.5, 0.5, 4.5, 5.0]) == 3
 
 
@@ -399,7 +399,7 @@ FRAGILE = "    if mu[0] > 100:\n        raise ValueError('too far')\n    return 
 
 
 def test_a_guarded_function_checks_every_call():
-    reparameterize = apply_module("sample", body(FRAGILE)).functions["reparameterize"]
+    reparameterize = apply_module("vae.sample", body(FRAGILE)).functions["reparameterize"]
     assert reparameterize(MU, SIGMA, EPSILON) == [m + 1 for m in MU]
     with pytest.raises(EditError, match=r"reparameterize raised ValueError on line \d+: too far"):
         reparameterize([1000.0, 0.0], SIGMA, EPSILON)
@@ -407,33 +407,33 @@ def test_a_guarded_function_checks_every_call():
 
 def test_runtime_failure_falls_back_to_the_previous_good_edit(registry):
     previous = body("    return mu")
-    registry.apply("sample", previous)
+    registry.apply("vae.sample", previous)
     fragile = body(FRAGILE)
-    registry.apply("sample", fragile)
+    registry.apply("vae.sample", fragile)
     assert registry.reparameterize(MU, SIGMA, EPSILON) == [m + 1 for m in MU]
     assert registry.last_error is None
     far = [1000.0, 0.0]
     assert registry.reparameterize(far, SIGMA, EPSILON) == far
     error = registry.last_error
-    assert (error.function, error.module) == ("reparameterize", "sample")
+    assert (error.function, error.module) == ("reparameterize", "vae.sample")
     assert error.line == line_of(fragile, "raise")
-    assert registry.sources() == {"sample": previous}
-    assert registry.edited == {"sample"}
+    assert registry.sources() == {"vae.sample": previous}
+    assert registry.edited == {"vae.sample"}
 
 
 def test_runtime_failure_falls_back_to_the_original_at_last(registry):
-    registry.apply("sample", body(FRAGILE))
-    registry.apply("distribution", edit("distribution", "math.exp(0.5 * v)", "math.exp(v)"))
+    registry.apply("vae.sample", body(FRAGILE))
+    registry.apply("vae.distribution", edit("vae.distribution", "math.exp(0.5 * v)", "math.exp(v)"))
     far = [1000.0, 0.0]
     assert registry.reparameterize(far, SIGMA, EPSILON) == sample.reparameterize(far, SIGMA, EPSILON)
     assert registry.last_error.message.startswith("reparameterize raised ValueError")
     assert registry.function("reparameterize") is sample.reparameterize
-    assert registry.edited == {"distribution"}
+    assert registry.edited == {"vae.distribution"}
 
 
 def test_the_newest_failure_is_the_one_reported(registry):
-    registry.apply("sample", body("    if mu[0] > 100:\n        raise KeyError('older')\n    return mu"))
-    registry.apply("sample", body(FRAGILE))
+    registry.apply("vae.sample", body("    if mu[0] > 100:\n        raise KeyError('older')\n    return mu"))
+    registry.apply("vae.sample", body(FRAGILE))
     registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
     assert "too far" in registry.last_error.message
     assert registry.edited == set()
@@ -441,7 +441,7 @@ def test_the_newest_failure_is_the_one_reported(registry):
 
 def test_a_bad_value_at_runtime_falls_back_too(registry):
     capped = "    return [math.exp(0.5 * v) if v < 100 else math.inf for v in log_var]"
-    registry.apply("distribution", body(capped, "distribution", SIGMA_RETURN))
+    registry.apply("vae.distribution", body(capped, "vae.distribution", SIGMA_RETURN))
     assert registry.sigma_from_log_var([8.0, 0.0]) == distribution.sigma_from_log_var([8.0, 0.0])
     assert registry.last_error is None
     assert registry.sigma_from_log_var([200.0, 0.0]) == distribution.sigma_from_log_var([200.0, 0.0])
@@ -449,7 +449,7 @@ def test_a_bad_value_at_runtime_falls_back_too(registry):
 
 
 def test_an_endless_loop_at_runtime_is_stopped_with_the_smaller_budget(registry):
-    registry.apply("sample", body("    while mu[0] > 100:\n        pass\n    return mu"))
+    registry.apply("vae.sample", body("    while mu[0] > 100:\n        pass\n    return mu"))
     start = time.perf_counter()
     assert registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON) == sample.reparameterize(
         [1000.0, 0.0], SIGMA, EPSILON
@@ -459,11 +459,11 @@ def test_an_endless_loop_at_runtime_is_stopped_with_the_smaller_budget(registry)
 
 
 def test_a_good_apply_clears_its_modules_error_only(registry):
-    registry.apply("sample", body(FRAGILE))
+    registry.apply("vae.sample", body(FRAGILE))
     registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
-    registry.apply("loss", ORIGINAL["loss"] + "\n# tidy\n")
+    registry.apply("vae.loss", ORIGINAL["vae.loss"] + "\n# tidy\n")
     assert registry.last_error is not None
-    registry.apply("sample", body("    return mu"))
+    registry.apply("vae.sample", body("    return mu"))
     assert registry.last_error is None
 
 
@@ -484,23 +484,23 @@ def quantize(registry, vectors=VECTORS):
 def test_nearest_code_picking_the_farthest_code_changes_every_index(registry):
     shipped_indices, _, distances = quantize(registry)
     assert shipped_indices == list(range(16))
-    registry.apply("quantizer", edit("quantizer", NEAREST_RETURN, FARTHEST_RETURN))
+    registry.apply("vq.quantizer", edit("vq.quantizer", NEAREST_RETURN, FARTHEST_RETURN))
     indices, quantized, edited_distances = quantize(registry)
     expected = quantizer.quantize(VECTORS, CODEBOOK, nearest_code=lambda d: d.index(max(d)))
     assert (indices, quantized, edited_distances) == expected
     assert edited_distances == distances
     assert all(k != nearest for k, nearest in zip(indices, shipped_indices, strict=True))
-    assert registry.edited == {"quantizer"}
-    registry.reset("quantizer")
+    assert registry.edited == {"vq.quantizer"}
+    registry.reset("vq.quantizer")
     assert quantize(registry)[0] == shipped_indices
     assert registry.function("nearest_code") is quantizer.nearest_code
 
 
 def test_edited_distances_and_lookup_run_on_the_real_codebook(registry):
     manhattan = "    return [sum(abs(z - e) for z, e in zip(vector, code)) for code in codebook]"
-    source = edit("quantizer", DISTANCES_RETURN, manhattan)
+    source = edit("vq.quantizer", DISTANCES_RETURN, manhattan)
     source = source.replace(LOOKUP_RETURN, "    return [[2 * v for v in codebook[k]] for k in indices]")
-    registry.apply("quantizer", source)
+    registry.apply("vq.quantizer", source)
     indices, quantized, distances = quantize(registry)
     assert distances[3] == pytest.approx(
         [sum(abs(z - e) for z, e in zip(VECTORS[3], c, strict=True)) for c in CODEBOOK]
@@ -556,8 +556,8 @@ def test_edited_distances_and_lookup_run_on_the_real_codebook(registry):
 )
 def test_the_quantisers_results_are_checked_against_its_inputs(function, returned, expected):
     shipped = {"squared_distances": DISTANCES_RETURN, "nearest_code": NEAREST_RETURN, "lookup": LOOKUP_RETURN}
-    source = edit("quantizer", shipped[function], f"    return {returned}")
-    error = failure("quantizer", source)
+    source = edit("vq.quantizer", shipped[function], f"    return {returned}")
+    error = failure("vq.quantizer", source)
     line = line_of(source, f"    return {returned}")
     assert error.message == f"{function} returned " + expected.format(line=line)
     assert (error.line, error.function) == (line, function)
@@ -565,18 +565,21 @@ def test_the_quantisers_results_are_checked_against_its_inputs(function, returne
 
 def test_an_edit_that_only_fits_the_small_codebook_fails_on_the_real_one_and_is_set_aside(registry):
     """Apply's codebook has 4 codes; the page's has 16, and the check counts K from the codebook it is given."""
-    source = edit("quantizer", DISTANCES_RETURN, "    return [math.dist(vector, code) ** 2 for code in codebook[:4]]")
-    registry.apply("quantizer", source)
+    source = edit(
+        "vq.quantizer", DISTANCES_RETURN, "    return [math.dist(vector, code) ** 2 for code in codebook[:4]]"
+    )
+    registry.apply("vq.quantizer", source)
     assert quantize(registry) == quantizer.quantize(VECTORS, CODEBOOK)
     error = registry.last_error
     line = line_of(source, "codebook[:4]")
     assert error.message == f"squared_distances returned 4 values (line {line}), expected 16"
-    assert (error.module, registry.edited) == ("quantizer", set())
+    assert (error.module, registry.edited) == ("vq.quantizer", set())
 
 
 def test_an_endless_loop_in_nearest_code_on_the_real_grid_is_stopped(registry):
     registry.apply(
-        "quantizer", edit("quantizer", NEAREST_RETURN, "    while len(distances) > 4:\n        pass\n" + NEAREST_RETURN)
+        "vq.quantizer",
+        edit("vq.quantizer", NEAREST_RETURN, "    while len(distances) > 4:\n        pass\n" + NEAREST_RETURN),
     )
     start = time.perf_counter()
     assert quantize(registry) == quantizer.quantize(VECTORS, CODEBOOK)
@@ -585,8 +588,8 @@ def test_an_endless_loop_in_nearest_code_on_the_real_grid_is_stopped(registry):
 
 
 def test_an_exception_in_nearest_code_names_its_line():
-    source = edit("quantizer", NEAREST_RETURN, "    return distances[4]")
-    error = failure("quantizer", source)
+    source = edit("vq.quantizer", NEAREST_RETURN, "    return distances[4]")
+    error = failure("vq.quantizer", source)
     line = line_of(source, "distances[4]")
     assert error.message == f"nearest_code raised IndexError on line {line}: list index out of range"
 
@@ -594,19 +597,19 @@ def test_an_exception_in_nearest_code_names_its_line():
 def test_a_module_the_page_loads_later_is_imported_only_by_load(monkeypatch):
     """The VQ view's quantizer.py is not in the page until the view opens: the registry leaves it alone until then,
     yet a saved edit to it can be applied (checked, but not compared with the shipped text)."""
-    monkeypatch.delitem(sys.modules, "quantizer")
-    registry = Registry(later={"quantizer"})
-    assert "quantizer" not in sys.modules
-    assert set(registry.original_sources) == {"distribution", "sample", "loss"}
-    registry.apply("quantizer", ORIGINAL["quantizer"])
-    assert registry.edited == {"quantizer"} and "quantizer" not in sys.modules
+    monkeypatch.delitem(sys.modules, "vq.quantizer")
+    registry = Registry(later={"vq.quantizer"})
+    assert "vq.quantizer" not in sys.modules
+    assert set(registry.original_sources) == {"vae.distribution", "vae.sample", "vae.loss"}
+    registry.apply("vq.quantizer", ORIGINAL["vq.quantizer"])
+    assert registry.edited == {"vq.quantizer"} and "vq.quantizer" not in sys.modules
     assert registry.nearest_code([0.5, 0.5, 4.5, 5.0]) == 0
-    registry.load("quantizer")
-    assert registry.original_sources["quantizer"] == ORIGINAL["quantizer"]
-    assert registry.edited == {"quantizer"}  # the edit in use stays in use
-    registry.apply("quantizer", ORIGINAL["quantizer"])
+    registry.load("vq.quantizer")
+    assert registry.original_sources["vq.quantizer"] == ORIGINAL["vq.quantizer"]
+    assert registry.edited == {"vq.quantizer"}  # the edit in use stays in use
+    registry.apply("vq.quantizer", ORIGINAL["vq.quantizer"])
     assert registry.edited == set()
-    assert registry.function("nearest_code") is sys.modules["quantizer"].nearest_code
+    assert registry.function("nearest_code") is sys.modules["vq.quantizer"].nearest_code
 
 
 # ## Registry bookkeeping
@@ -614,13 +617,13 @@ def test_a_module_the_page_loads_later_is_imported_only_by_load(monkeypatch):
 
 def test_reset_restores_the_originals(registry):
     sample_edit = body("    return mu")
-    registry.apply("sample", sample_edit)
-    registry.apply("loss", ORIGINAL["loss"] + "\n# tidy\n")
-    registry.reset("loss")
+    registry.apply("vae.sample", sample_edit)
+    registry.apply("vae.loss", ORIGINAL["vae.loss"] + "\n# tidy\n")
+    registry.reset("vae.loss")
     assert registry.function("kl_divergence") is loss.kl_divergence
-    assert registry.edited == {"sample"}
-    assert registry.sources() == {"sample": sample_edit}
-    registry.apply("sample", body(FRAGILE))
+    assert registry.edited == {"vae.sample"}
+    assert registry.sources() == {"vae.sample": sample_edit}
+    registry.apply("vae.sample", body(FRAGILE))
     registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
     registry.reset()
     assert {name: registry.function(name) for name in SWAPPABLE} == {
@@ -635,11 +638,11 @@ def test_reset_restores_the_originals(registry):
 
 
 def test_reset_of_a_module_clears_its_error(registry):
-    registry.apply("sample", body(FRAGILE))
+    registry.apply("vae.sample", body(FRAGILE))
     registry.reparameterize([1000.0, 0.0], SIGMA, EPSILON)
-    registry.reset("loss")
+    registry.reset("vae.loss")
     assert registry.last_error is not None
-    registry.reset("sample")
+    registry.reset("vae.sample")
     assert registry.last_error is None
 
 
@@ -668,7 +671,7 @@ def sentinel(frame, event, arg):
         body("    return [float('nan'), 0.0]"),
         body("    while True:\n        pass"),
         body("    try:\n        while True:\n            pass\n    except:\n        return mu"),
-        ORIGINAL["sample"] + "\nwhile True:\n    pass\n",
+        ORIGINAL["vae.sample"] + "\nwhile True:\n    pass\n",
     ],
 )
 def test_the_previous_tracer_is_restored(source, registry):
@@ -676,7 +679,7 @@ def test_the_previous_tracer_is_restored(source, registry):
     sys.settrace(sentinel)
     try:
         try:
-            registry.apply("sample", source)
+            registry.apply("vae.sample", source)
             registry.reparameterize(MU, SIGMA, EPSILON)
         except EditError:
             pass
@@ -686,7 +689,7 @@ def test_the_previous_tracer_is_restored(source, registry):
 
 
 def test_the_previous_tracer_is_restored_after_a_runtime_fall_back(registry):
-    registry.apply("sample", body(FRAGILE))
+    registry.apply("vae.sample", body(FRAGILE))
     before = sys.gettrace()
     sys.settrace(sentinel)
     try:
@@ -717,7 +720,7 @@ def edited_sources(draw):
 def test_any_text_is_applied_or_refused_with_an_edit_error(edited):
     module, source = edited
     registry = Registry()
-    registry.apply("sample", body("    return mu"))
+    registry.apply("vae.sample", body("    return mu"))
     before = state(registry)
     try:
         registry.apply(module, source)

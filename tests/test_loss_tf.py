@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import loss
+from vae import loss
 
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distribution import contour_ellipses, curve_domain, gaussian_pdf, pdf_curve, sigma_from_log_var
-from loss import P_MAX, P_MIN, kl_divergence, negative_elbo, pixel_bce, reconstruction_bce
-from sample import choose_z, draw_epsilon, epsilon_for, reparameterize
+from vae.distribution import contour_ellipses, curve_domain, gaussian_pdf, pdf_curve, sigma_from_log_var
+from vae.loss import P_MAX, P_MIN, kl_divergence, negative_elbo, pixel_bce, reconstruction_bce
+from vae.sample import choose_z, draw_epsilon, epsilon_for, reparameterize
 
 finite = st.floats(min_value=-50, max_value=50, allow_nan=False)
 log_vars = st.floats(min_value=-12, max_value=12, allow_nan=False)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import narrate
-from artifacts import parse_latent_map
-from latent_plot import PointIndex
+from page.artifacts import parse_latent_map
+from vae import narrate
+from vae.latent_plot import PointIndex
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 MU, LABELS, _ = parse_latent_map((MODELS / "latent_map.json").read_text(), (MODELS / "latent_map.bin").read_bytes())

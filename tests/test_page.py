@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import artifacts
+from page import artifacts
 
 pytestmark = pytest.mark.browser
 
@@ -149,9 +149,8 @@ def test_the_marks_and_numbers_follow_every_input(watch, server_url, latent_map)
     """The plot's and the magnifier's marks are written only when what they show changes (a hover moves only z),
     and the numbers change their text in place: after hovers, a drawing, a preset and leaving the plot, every mark
     and number is where the current μ, σ and z put it."""
-    import distribution
-    import latent_plot
-    from svg import num
+    from page.svg import num
+    from vae import distribution, latent_plot
 
     mu_map = latent_map[0]
     plot = latent_plot.LatentPlot(
@@ -210,9 +209,8 @@ JS_SHOWN = """() => { const digit = document.getElementById('draw-placeholder');
 def test_input_before_python_starts_answers_at_once_and_is_kept(watch, server_url):
     """A learner who picks a preset, draws, clears or undoes while Python starts sees it at once and loses nothing:
     Python replays it into its state, the stroke still being drawn included, with the same Undo history."""
-    import decoder
-    import digit_input
-    from state import CANVAS, AppState, decode_hash
+    from page.state import CANVAS, AppState, decode_hash
+    from vae import decoder, digit_input
 
     page = watch.page
     held = []

@@ -7,14 +7,13 @@ from pathlib import Path
 import pytest
 from test_page import canvas_pixels
 
-import code_panel
-import decoder
-import latent_plot
+from page import code_panel
+from vae import decoder, latent_plot
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = (REPO / "pysrc" / "sample.py").read_text()
+SAMPLE = (REPO / "pysrc" / "vae" / "sample.py").read_text()
 LIT_PARTS = "() => Array.from(document.querySelectorAll('#graph [data-part].lit')).map(e => e.dataset.part)"
 LIT_LINES = "() => Array.from(document.querySelectorAll('.code-line.lit')).map(l => l.dataset.parts)"
 RETURN_LINE = "    return [m + s * e for m, s, e in zip(mu, sigma, epsilon, strict=True)]"
@@ -109,7 +108,7 @@ def test_no_graph_marker_leaves_its_plot_for_far_z(watch, server_url):
 
 
 def edit(page, module, source):
-    page.click(f"#source-tabs [data-module={module}]")
+    page.click(f'#source-tabs [data-module="{module}"]')
     page.click(".cm-content")
     page.keyboard.press("Control+a")
     page.keyboard.press("Delete")
@@ -122,7 +121,7 @@ def test_live_edit_apply_errors_reset_and_reload(watch, server_url):
     page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
 
-    edit(page, "sample", SAMPLE.replace(RETURN_LINE, "    return list(mu)"))
+    edit(page, "vae.sample", SAMPLE.replace(RETURN_LINE, "    return list(mu)"))
     watch.settle()
     assert watch.vector("z") == watch.vector("mu")
     assert page.get_attribute("html", "data-edited") == "true"
@@ -135,7 +134,7 @@ def test_live_edit_apply_errors_reset_and_reload(watch, server_url):
         ("    return [float('nan'), 0.0]", "nan"),
     )
     for k, (broken, expected) in enumerate(broken_edits):
-        edit(page, "sample", SAMPLE.replace(RETURN_LINE, broken))
+        edit(page, "vae.sample", SAMPLE.replace(RETURN_LINE, broken))
         page.wait_for_selector("#source-error:not([hidden])")
         message = page.inner_text("#source-error")
         assert f"Line {bad_line}" in message and expected in message
@@ -151,7 +150,7 @@ def test_live_edit_apply_errors_reset_and_reload(watch, server_url):
     watch.settle()
     assert watch.vector("z") == watch.vector("mu")  # the applied edit survived the reload
     page.wait_for_selector(".cm-content")
-    page.click("#source-tabs [data-module=sample]")
+    page.click('#source-tabs [data-module="vae.sample"]')
     page.click("#reset-button")
     watch.settle()
     assert watch.vector("z") != watch.vector("mu")
@@ -160,12 +159,12 @@ def test_live_edit_apply_errors_reset_and_reload(watch, server_url):
 
 
 def test_shared_code_is_offered_not_run(watch, server_url):
-    code = {"sample": SAMPLE.replace(RETURN_LINE, "    return list(mu)")}
+    code = {"vae.sample": SAMPLE.replace(RETURN_LINE, "    return list(mu)")}
     page = watch.open_state(server_url, code=code)
     assert watch.vector("z") != watch.vector("mu")
     assert "runs only if you press Apply" in page.inner_text("#message")
     page.wait_for_selector(".cm-content")
-    page.click("#source-tabs [data-module=sample]")
+    page.click('#source-tabs [data-module="vae.sample"]')
     page.click("#apply-button")
     watch.settle()
     assert watch.vector("z") == watch.vector("mu")

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import artifacts
-import narrate
-import prerender
 import serve
-from state import FIRST_PRESET, FIRST_SEED, AppState
+from page import artifacts, prerender
+from page.state import FIRST_PRESET, FIRST_SEED, AppState
+from vae import narrate
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"

@@ -13,10 +13,10 @@ import re
 import numpy as np
 import pytest
 
-import prior
 from training.evaluate import session
 from training.mnist import REPO
 from training.vq_evaluate import encode, grid_codes, prior_logits, prior_nll_bits, read_codebook
+from vq import prior
 
 VQ = REPO / "models" / "vq"
 K = 16

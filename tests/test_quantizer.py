@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantizer import (
+from vq.quantizer import (
     CELLS,
     CodebookError,
     codes_used,

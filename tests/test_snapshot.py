@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 import serve
-import snapshot
+from page import snapshot
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_after_restore_installs_the_fallback_only_when_a_snapshot_was_used(monke
     monkeypatch.setattr(snapshot, "RECORDED", {})
     snapshot.after_restore(bytes, print)
     assert not any(isinstance(f, snapshot.StdlibOnDemand) for f in sys.meta_path)
-    import svg
+    from page import svg
 
     monkeypatch.setattr(snapshot, "RECORDED", {"svg": snapshot.digest(svg.__file__)})
     snapshot.after_restore(bytes, print)
@@ -121,9 +121,12 @@ def test_after_restore_installs_the_fallback_only_when_a_snapshot_was_used(monke
 
 
 def test_the_snapshot_holds_the_modules_pyscript_loads_for_main():
-    modules = serve.snapshot_modules()
-    assert {"artifacts", "distribution", "sample", "loss", "live_code", "state", "views", "snapshot"} <= set(modules)
-    assert all((serve.ROOT / "pysrc" / f"{name}.py").is_file() for name in modules)
+    files = serve.snapshot_files()
+    expected = {"vae/distribution.py", "vae/sample.py", "vae/loss.py", "live/edits.py", "page/state.py"}
+    assert expected | {"page/artifacts.py", "page/browser/views.py", "page/snapshot.py", "vae/__init__.py"} <= set(
+        files
+    )
+    assert all((serve.ROOT / "pysrc" / name).is_file() for name in files)
 
 
 def test_the_stamp_follows_the_core_and_the_maker(tmp_path):
@@ -132,9 +135,11 @@ def test_the_stamp_follows_the_core_and_the_maker(tmp_path):
     shutil.copy(serve.ROOT / "snapshot.mjs", tmp_path)
     before = serve._snapshot_stamp(tmp_path)
     assert serve._snapshot_stamp(tmp_path) == before
-    (tmp_path / "pysrc" / "prerender.py").write_text("# not a module the page loads\n")
+    (tmp_path / "pysrc" / "page" / "prerender.py").write_text("# not a module the page loads\n")
     assert serve._snapshot_stamp(tmp_path) == before
-    (tmp_path / "pysrc" / "svg.py").write_text((tmp_path / "pysrc" / "svg.py").read_text() + "\n# changed\n")
+    (tmp_path / "pysrc" / "page" / "svg.py").write_text(
+        (tmp_path / "pysrc" / "page" / "svg.py").read_text() + "\n# changed\n"
+    )
     assert serve._snapshot_stamp(tmp_path) != before
 
 
@@ -174,11 +179,13 @@ def test_the_page_starts_from_the_snapshot_and_never_needs_the_full_stdlib(watch
     assert stdlib == ["HEAD"]  # checked to exist, never downloaded
     # The snapshot's core modules are the ones main.py imported and runs.
     assert watch.python(
-        "import sys, snapshot; len(snapshot.RECORDED) > 10 and all(m in sys.modules for m in snapshot.RECORDED)"
+        "import sys; from page import snapshot as s; len(s.RECORDED) > 10 and all(m in sys.modules for m in s.RECORDED)"
     )
     # PyScript's own package came from the code compiled when the snapshot was made, none of it compiled here.
     served, imported, compiled = json.loads(
-        watch.python("import json, sys, snapshot as s; json.dumps([s.SERVED, [*sys.modules], [*s.PRECOMPILED]])")
+        watch.python(
+            "import json, sys; from page import snapshot as s; json.dumps([s.SERVED, [*sys.modules], [*s.PRECOMPILED]])"
+        )
     )
     assert {"pyscript", "pyscript.context", "pyscript.display"} <= set(served)
     assert sorted(served) == sorted(set(imported) & set(compiled))

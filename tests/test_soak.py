@@ -62,7 +62,7 @@ def interact(page, rng, boxes):
         page.focus("#latent-plot")
         page.keyboard.press(rng.choice(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Escape"]))
     else:
-        page.click("#source-tabs [data-module=sample]")
+        page.click('#source-tabs [data-module="vae.sample"]')
         page.click(".cm-content")
         page.keyboard.press("Control+a")
         page.keyboard.insert_text(EDITS[rng.choice(sorted(EDITS))])

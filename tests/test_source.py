@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-import sample
-from state import decode_hash
+from page.state import decode_hash
+from vae import sample
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = (REPO / "pysrc" / "sample.py").read_text(encoding="utf-8")
+SAMPLE = (REPO / "pysrc" / "vae" / "sample.py").read_text(encoding="utf-8")
 RETURN_LINE = "    return [m + s * e for m, s, e in zip(mu, sigma, epsilon, strict=True)]"
 RETURN_MU = SAMPLE.replace(RETURN_LINE, "    return list(mu)")
 EDITOR_TEXT_JS = "() => Array.from(document.querySelectorAll('.cm-content .cm-line'), l => l.textContent).join('\\n')"
@@ -34,8 +34,8 @@ def editor_text(page):
 
 def set_editor(page, module, source):
     """Select the module's tab and replace the editor's text as a learner would: select all, then type it in."""
-    page.click(f"#source-tabs [data-module={module}]")
-    assert page.get_attribute(f"#source-tabs [data-module={module}]", "aria-selected") == "true"
+    page.click(f'#source-tabs [data-module="{module}"]')
+    assert page.get_attribute(f'#source-tabs [data-module="{module}"]', "aria-selected") == "true"
     page.click(".cm-content")
     page.keyboard.press("Control+a")
     page.keyboard.insert_text(source)
@@ -106,7 +106,7 @@ def test_apply_runs_the_edit_at_once_and_marks_it(watch, server_url):
     assert_not_edited(page)
     assert_shipped_sampling(page, watch)
 
-    apply(page, watch, "sample", RETURN_MU)
+    apply(page, watch, "vae.sample", RETURN_MU)
     assert page.is_hidden("#source-error")
     assert_edit_runs(page, watch)
     redraw(page, watch, 0)  # and it keeps running on new input
@@ -126,17 +126,17 @@ def test_broken_edits_say_where_and_the_last_good_code_keeps_running(watch, serv
     page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
     for k, (broken, expected) in enumerate(BROKEN):
-        apply(page, watch, "sample", SAMPLE.replace(RETURN_LINE, broken))
+        apply(page, watch, "vae.sample", SAMPLE.replace(RETURN_LINE, broken))
         assert_error_at_return_line(page, expected)
         assert_not_edited(page)
         redraw(page, watch, k)
         assert_shipped_sampling(page, watch)
 
-    apply(page, watch, "sample", RETURN_MU)
+    apply(page, watch, "vae.sample", RETURN_MU)
     assert page.is_hidden("#source-error")
     assert_edit_runs(page, watch)
     for k, (broken, expected) in enumerate(BROKEN):
-        apply(page, watch, "sample", SAMPLE.replace(RETURN_LINE, broken))
+        apply(page, watch, "vae.sample", SAMPLE.replace(RETURN_LINE, broken))
         assert_error_at_return_line(page, expected)
         redraw(page, watch, k + 1)
         assert_edit_runs(page, watch)
@@ -155,9 +155,9 @@ def test_an_edit_that_fails_only_on_real_input_is_set_aside(watch, server_url):
     failing = SAMPLE.replace(RETURN_LINE, "    if 0.001 < abs(mu[0]) < 1:\n        return [1 / 0, 0.0]\n" + RETURN_LINE)
     page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
-    apply(page, watch, "sample", RETURN_MU)
+    apply(page, watch, "vae.sample", RETURN_MU)
     assert_edit_runs(page, watch)
-    apply(page, watch, "sample", failing)
+    apply(page, watch, "vae.sample", failing)
     page.wait_for_selector("#source-error:not([hidden])")
     message = page.inner_text("#source-error")
     line = failing.splitlines().index("        return [1 / 0, 0.0]") + 1
@@ -172,7 +172,7 @@ def test_an_edit_that_fails_only_on_real_input_is_set_aside(watch, server_url):
 def test_an_applied_edit_survives_a_reload_and_reset_too(watch, server_url):
     page = watch.open_state(server_url, panels={"source"})
     page.wait_for_selector(".cm-content")
-    apply(page, watch, "sample", RETURN_MU)
+    apply(page, watch, "vae.sample", RETURN_MU)
     assert_edit_runs(page, watch)
 
     page.reload()
@@ -198,14 +198,14 @@ def test_an_applied_edit_survives_a_reload_and_reset_too(watch, server_url):
 
 
 def test_a_links_edited_code_is_offered_and_runs_only_after_apply(watch, server_url):
-    page = watch.open_state(server_url, code={"sample": RETURN_MU})
+    page = watch.open_state(server_url, code={"vae.sample": RETURN_MU})
     assert_shipped_sampling(page, watch)
     assert page.get_attribute("html", "data-edited") == "false"
     message = page.inner_text("#message")
     assert "sample.py" in message and "Apply" in message, message
     assert page.is_visible("#source-panel")  # opened, to show what the link carries
     page.wait_for_selector(".cm-content")
-    assert page.get_attribute("#source-tabs [data-module=sample]", "aria-selected") == "true"
+    assert page.get_attribute('#source-tabs [data-module="vae.sample"]', "aria-selected") == "true"
     assert editor_text(page) == RETURN_MU
     assert_shipped_sampling(page, watch)  # showing it does not run it
 

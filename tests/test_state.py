@@ -16,7 +16,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from state import (
+from page.state import (
     CANVAS,
     EDITABLE_MODULES,
     KL_MODES,
@@ -621,9 +621,9 @@ def test_huge_integers_elsewhere_are_a_state_error():
 
 
 HOSTILE = {
-    "distribution": "open({path!r}, 'w').write('pwned')\nraise SystemExit(3)\n",
-    "sample": "import os\nos.remove({path!r})\nos._exit(1)\n",
-    "loss": "__import__('builtins').exec = None\nraise RuntimeError('ran')\n",
+    "vae.distribution": "open({path!r}, 'w').write('pwned')\nraise SystemExit(3)\n",
+    "vae.sample": "import os\nos.remove({path!r})\nos._exit(1)\n",
+    "vae.loss": "__import__('builtins').exec = None\nraise RuntimeError('ran')\n",
 }
 
 
@@ -632,9 +632,9 @@ def test_hostile_code_is_only_stored_as_text(tmp_path, monkeypatch):
     sentinel = tmp_path / "keep.txt"
     sentinel.write_text("still here")
     code = {
-        "distribution": HOSTILE["distribution"].format(path=str(target)),
-        "sample": HOSTILE["sample"].format(path=str(sentinel)),
-        "loss": HOSTILE["loss"],
+        "vae.distribution": HOSTILE["vae.distribution"].format(path=str(target)),
+        "vae.sample": HOSTILE["vae.sample"].format(path=str(sentinel)),
+        "vae.loss": HOSTILE["vae.loss"],
     }
     calls = []
 

@@ -11,13 +11,13 @@ from test_details import PART_POINT_JS
 from test_page import SEVEN
 from test_vq_view import TIMEOUT_MS, preset_pixels, wait_decoded
 
-import code_panel
-import quantizer
-import vq_graph
-import vq_grid
-from state import decode_hash
+from page import code_panel
+from page.state import decode_hash
 from training.evaluate import session
 from training.mnist import REPO
+from vq import graph as vq_graph
+from vq import grid as vq_grid
+from vq import quantizer
 
 pytestmark = pytest.mark.browser
 

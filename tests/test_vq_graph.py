@@ -9,13 +9,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import code_panel
-import quantizer
-import vq_graph
-from svg import NonFiniteError, num
+from page import code_panel
+from page.svg import NonFiniteError, num
 from training.evaluate import session
 from training.mnist import REPO
 from training.vq_evaluate import encode
+from vq import graph as vq_graph
+from vq import quantizer
 
 SVG = "{http://www.w3.org/2000/svg}"
 VQ = REPO / "models" / "vq"

@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-import quantizer
-import vq_grid
 from training.evaluate import session
 from training.mnist import REPO
+from vq import grid as vq_grid
+from vq import quantizer
 
 VQ = REPO / "models" / "vq"
 SVG = "{http://www.w3.org/2000/svg}"

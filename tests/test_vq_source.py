@@ -10,10 +10,10 @@ import pytest
 from conftest import PageWatch
 from test_vq_view import VQ, assert_reconstruction, preset_pixels, wait_decoded, wait_encoded
 
-import decoder
-import quantizer
-from state import AppState, decode_hash, encode_hash
+from page.state import AppState, decode_hash, encode_hash
 from training.evaluate import session
+from vae import decoder
+from vq import quantizer
 
 pytestmark = pytest.mark.browser
 
@@ -74,21 +74,22 @@ def test_nearest_code_made_farthest_changes_the_grid_and_reset_restores_it(watch
     page = watch.open(server_url + "#" + encode_hash(AppState(preset=7, panels={"source"})))
     watch.settle()
     page.wait_for_selector(".cm-content")
-    assert page.get_attribute("#source-tabs [data-module=quantizer]", "class") == "editable"
-    vq_files = {p for _, p in watch.requests if "/models/vq" in p or "/pysrc/vq_" in p or "quantizer" in p}
+    assert page.get_attribute('#source-tabs [data-module="vq.quantizer"]', "class") == "editable"
+    vq_files = {p for _, p in watch.requests if "/models/vq" in p or "/pysrc/vq/" in p or "quantizer" in p}
     assert vq_files == set()  # the tab is there; the module loads when it is picked
 
-    page.click("#source-tabs [data-module=quantizer]")
-    page.wait_for_selector("#source-tabs [data-module=quantizer][aria-selected=true]")
+    page.click("#source-stories [data-story=vq]")
+    page.wait_for_selector('#source-tabs [data-module="vq.quantizer"][aria-selected=true]')
     assert editor_text(watch) == SHIPPED
-    assert "/pysrc/quantizer.py" in {p for _, p in watch.requests}
-    assert not [p for _, p in watch.requests if "/models/vq" in p or "/pysrc/vq_" in p]
+    assert "/pysrc/vq/quantizer.py" in {p for _, p in watch.requests}
+    quantizer_only = ("/pysrc/vq/__init__.py", "/pysrc/vq/quantizer.py")
+    assert not [p for _, p in watch.requests if "/models/vq" in p or ("/pysrc/vq/" in p and p not in quantizer_only)]
 
     # Applied while the VQ view is closed: it runs as soon as the view opens.
     apply(page, watch, FARTHEST)
     assert page.is_hidden("#source-error")
     assert "quantizer.py" in page.inner_text("#edited-marker")
-    assert decode_hash(page.evaluate("() => location.hash")).code == {"quantizer": FARTHEST}
+    assert decode_hash(page.evaluate("() => location.hash")).code == {"vq.quantizer": FARTHEST}
     page.click("#vq-toggle")
     shows(page, expected["farthest"])
     assert "your edited quantizer.py picks" in page.inner_text("#vq-distances-caption")
@@ -109,7 +110,7 @@ def test_nearest_code_made_farthest_changes_the_grid_and_reset_restores_it(watch
     assert f"squared_distances returned 4 values (line {line}), expected 16" in page.inner_text("#message")
     assert page.inner_text("#source-error").startswith(f"Line {line}: ")
     shows(page, expected["farthest"])
-    assert decode_hash(page.evaluate("() => location.hash")).code == {"quantizer": FARTHEST}
+    assert decode_hash(page.evaluate("() => location.hash")).code == {"vq.quantizer": FARTHEST}
 
     page.click("#reset-button")
     watch.settle()

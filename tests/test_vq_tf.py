@@ -55,7 +55,7 @@ def test_page_quantiser_equals_the_keras_layer(layer, codebook, encoded):
 
 
 def test_page_losses_equal_the_keras_layer(layer, codebook, encoded):
-    import quantizer as page
+    from vq import quantizer as page
 
     for grid in encoded[:3]:
         layer(grid[None])
@@ -71,8 +71,8 @@ def test_page_losses_equal_the_keras_layer(layer, codebook, encoded):
 def test_the_details_graph_shows_the_keras_layers_losses(layer, codebook, encoded):
     """What "Explain VQ-VAE details" prints as the two losses is what `VectorQuantizer.add_loss` adds, on the
     shipped encoder's vectors of real test digits and presets, with the β of training."""
-    import quantizer as page
-    import vq_graph
+    from vq import graph as vq_graph
+    from vq import quantizer as page
 
     assert vq_graph.COMMITMENT_COST == vqvae.COMMITMENT_COST == layer.commitment_cost
     codes = [tuple(code) for code in codebook.tolist()]

@@ -8,11 +8,11 @@ import pytest
 from test_page import SEVEN, canvas_pixels
 from test_prior import sample, shipped_network
 
-import decoder
-import quantizer
-import vq_grid
 from training.evaluate import session
 from training.mnist import REPO
+from vae import decoder
+from vq import grid as vq_grid
+from vq import quantizer
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +70,7 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     _, encode, decode = reference
     page = watch.open_state(server_url, preset=7)
     page.wait_for_timeout(500)
-    early = [p for _, p in watch.requests if "/models/vq" in p or "/pysrc/vq_" in p or "quantizer" in p]
+    early = [p for _, p in watch.requests if "/models/vq" in p or "/pysrc/vq/" in p or "quantizer" in p]
     assert early == []
 
     page.click("#vq-toggle")
@@ -78,7 +78,12 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     wait_encoded(page, indices)  # the page's 7×7 indices equal onnxruntime + the quantiser in CPython
     wait_decoded(page, indices)
     opened = {p for _, p in watch.requests}
-    assert {"/pysrc/quantizer.py", "/pysrc/vq_grid.py", "/pysrc/vq_view.py", "/models/vq/codebook.bin"} <= opened
+    assert {
+        "/pysrc/vq/quantizer.py",
+        "/pysrc/vq/grid.py",
+        "/pysrc/vq/browser/view.py",
+        "/models/vq/codebook.bin",
+    } <= opened
     assert_reconstruction(page, decode(indices))
     used = quantizer.codes_used(indices)
     assert page.inner_text("#vq-usage") == f"This input uses {used} of the 16 codes."
@@ -146,7 +151,7 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
 
 
 def test_a_link_painting_codes_the_codebook_lacks_is_reset_and_said_so(watch, server_url, reference):
-    from state import AppState, encode_hash
+    from page.state import AppState, encode_hash
 
     _, encode, _ = reference
     edits = [None] * 49
@@ -166,13 +171,13 @@ def test_codes_sampled_from_the_prior_are_cpythons_grid_decoded_and_kept_in_the_
     page = watch.open_state(server_url, preset=7, panels={"vq"})
     indices = encode(preset_pixels(7))
     wait_decoded(page, indices)
-    assert [p for _, p in watch.requests if p in ("/pysrc/prior.py", "/models/vq/pixelcnn.onnx")] == []
+    assert [p for _, p in watch.requests if p in ("/pysrc/vq/prior.py", "/models/vq/pixelcnn.onnx")] == []
 
     page.fill("#vq-seed", "3")
     page.click("#vq-sample")
     grid = sample(network, 3)
     wait_decoded(page, grid)
-    assert {"/pysrc/prior.py", "/models/vq/pixelcnn.onnx"} <= {p for _, p in watch.requests}
+    assert {"/pysrc/vq/prior.py", "/models/vq/pixelcnn.onnx"} <= {p for _, p in watch.requests}
     assert_reconstruction(page, decode(grid))
     assert "Sampled with seed 3" in page.inner_text("#vq-prior-status")
     assert watch.python("import __main__; __main__.app.state.vq_edits") == vq_grid.edits_for(indices, grid)

@@ -15,9 +15,8 @@ from training.evaluate import decode, encode, sessions
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "pysrc"))
 
-import distribution  # noqa: E402  (the page's own maths, from pysrc/)
-import sample  # noqa: E402
-from state import FIRST_PRESET, FIRST_SEED  # noqa: E402
+from page.state import FIRST_PRESET, FIRST_SEED  # noqa: E402
+from vae import distribution, sample  # noqa: E402
 
 
 def first_view(models: Path) -> dict:

@@ -21,7 +21,7 @@ from training.evaluate import session, sessions, to_unit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "pysrc"))
 
-import quantizer  # noqa: E402  (the page's own quantiser, from pysrc/)
+from vq import quantizer  # noqa: E402  (the page's own quantiser, from pysrc/)
 
 BATCH = 1000
 

@@ -188,10 +188,10 @@ WebAssembly.instantiateStreaming = async (source, imports) => {
 };
 
 // Before main.py: a core module changed since the snapshot was made is read from its file instead, and a
-// standard-library module the snapshot lacks loads the full stdlib (pysrc/snapshot.py, web/pyodide-loader.mjs).
+// standard-library module the snapshot lacks loads the full stdlib (pysrc/page/snapshot.py, web/pyodide-loader.mjs).
 const AFTER_RESTORE = `
 import js
-import snapshot as _snapshot
+from page import snapshot as _snapshot
 _snapshot.after_restore(lambda: js.vaeFullStdlib().to_bytes(), lambda text: js.console.warn(f"VAE Explainer: {text}."))
 del js, _snapshot
 `;

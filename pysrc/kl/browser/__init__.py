@@ -1,0 +1,1 @@
+"""The KL view in the page, loaded when it is first opened."""

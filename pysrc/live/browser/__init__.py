@@ -1,0 +1,1 @@
+"""The Source panel: the page's own Python in an editor, with Apply."""
