@@ -125,7 +125,7 @@ def strokes_section(points):
 
 
 # Every file the VQ-VAE view loads when it is first opened (app.ON_DEMAND["vq"]'s modules and models/vq/).
-VQ_FILES = re.compile(r"/models/vq/|/pysrc/(quantizer|vq_\w+)\.py$")
+VQ_FILES = re.compile(r"/models/vq/|/pysrc/vq/[\w/]+\.py$")
 VQ_SECTION = "VQ-VAE view: open, then input → VQ reconstruction repainted"
 
 # With --baseline: (metric key, cache, statistic, label, unit) compared as current / baseline.

@@ -69,7 +69,11 @@ def test_vq_details_show_the_layers_code_and_numbers_linked_both_ways(watch, ser
     vectors, indices, _ = encode(preset_pixels(7))
     wait_decoded(page, indices)
     requested = {p for _, p in watch.requests}
-    assert {"/pysrc/vq_graph.py", "/pysrc/vq_details.py"} <= requested  # with the VQ-VAE view, not before it
+    # with the VQ-VAE view, not before it
+    assert {
+        "/pysrc/vq/graph.py",
+        "/pysrc/vq/browser/details_view.py",
+    } <= requested  # with the VQ-VAE view, not before it
     assert "/training/vqvae.py" not in requested and page.is_hidden("#vq-details")  # the code: when opened
     assert page.get_attribute("#vq-details-toggle", "aria-expanded") == "false"
 

@@ -73,8 +73,8 @@ class SourcePanel:
         return sorted(offered)
 
     def names(self):
-        """The page's modules by story, each story's in STORY_ORDER first; on-demand ones only once loaded, except
-        the editable ones, whose tabs load them."""
+        """The page's modules by story; on-demand ones only once loaded, except the editable ones, whose tabs load
+        them."""
         from pathlib import Path
 
         found = {
@@ -85,7 +85,10 @@ class SourcePanel:
             if path.name != "__init__.py"
         } | set(live_code.MODULES)
         rank = {name: i for i, name in enumerate(STORY_ORDER)}
-        ordered = sorted(found, key=lambda n: (list(STORIES).index(story_of(n)), rank.get(n.rpartition(".")[2], 99), n))
+        ordered = sorted(
+            found,  # by story, its pure core before its browser adapter, the pipeline in order, then by name
+            key=lambda n: (list(STORIES).index(story_of(n)), ".browser." in n, rank.get(n.rpartition(".")[2], 99), n),
+        )
         return [*ordered, "main"]
 
     async def show(self, app, on):
