@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: serve build test lint format models bench screenshots soak setup vendor chromium clean
+.PHONY: serve build test lint format models bench screenshots soak setup vendor browsers clean
 
 serve: vendor
 	$(PYTHON) serve.py --port $(PORT)
@@ -34,7 +34,7 @@ bench: setup
 screenshots: setup
 	$(PY) -m tests.screenshots
 
-setup: $(VENV)/.installed vendor chromium
+setup: $(VENV)/.installed vendor browsers
 
 # The test extra, plus the train extra so the suite's TensorFlow comparisons run too.
 $(VENV)/.installed: pyproject.toml
@@ -55,11 +55,13 @@ vendor: web/vendor/.vae-explainer-vendor
 web/vendor/.vae-explainer-vendor: node_modules/.installed serve.py
 	$(PYTHON) serve.py --vendor
 
-# Debian's Chromium drives the browser tests; Playwright must never download a browser of its own.
-chromium:
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else echo "Install Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+# Debian's browsers drive the browser tests: Chromium (Playwright), Firefox ESR (WebDriver BiDi through npm
+# puppeteer-core) and WebKitGTK (Selenium's WebKitGTK driver, on Xvfb). Playwright never downloads a browser of its own.
+BROWSERS := /usr/bin/chromium /usr/bin/firefox-esr /usr/bin/WebKitWebDriver /usr/bin/Xvfb
+browsers:
+	@for b in $(BROWSERS); do test -x $$b || missing=1; done; [ -z "$$missing" ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium firefox-esr webkit2gtk-driver xvfb; \
+	  else echo "Install the browsers: sudo apt-get install -y chromium firefox-esr webkit2gtk-driver xvfb" >&2; exit 1; fi; }
 
 clean:
 	rm -rf $(VENV) node_modules web/vendor build dist

@@ -201,6 +201,9 @@ def map_dots_markup(chosen, map_mu, labels, index=None):
     )
 
 
+DOT_PX = 3.0  # a map dot's diameter on screen (style.css .scatter-digit), in the magnifier too
+
+
 class Zoom:
     """A magnifier around μ with equal scale on both axes: on the map the σ ellipses are often smaller than a dot.
 
@@ -238,9 +241,14 @@ class Zoom:
 
     def transform(self):
         """Latent units → magnifier units, as an SVG transform: the dots are written in latent units, so a new window
-        over the same points changes this one attribute (their strokes do not scale: vector-effect in style.css)."""
+        over the same points changes this attribute and dot_width() alone."""
         k = self.k
         return f"matrix({k!r} 0 0 {-k!r} {(self.half - self.mu[0]) * k!r} {(self.mu[1] + self.half) * k!r})"
+
+    def dot_width(self):
+        """The dots' stroke width in latent units, DOT_PX once transformed. (vector-effect: non-scaling-stroke would
+        keep it without this, but WebKit scales such a stroke by the transform: the dots became one solid block.)"""
+        return repr(DOT_PX / self.k)
 
     def scatter_markup(self, map_mu, labels, limit=600, index=None):
         """The frame, and the map points in the window (window_points) as one path per digit in a group placed by
@@ -249,7 +257,7 @@ class Zoom:
             raise ValueError("the points and the labels do not belong together")
         dots = map_dots_markup(self.window_points(map_mu, limit, index), map_mu, labels, index)
         frame = element("rect", x=0.0, y=0.0, width=self.size, height=self.size, class_="frame")
-        return frame + element("g", dots, id="zoom-dots", transform=self.transform())
+        return frame + element("g", dots, id="zoom-dots", transform=self.transform(), stroke_width=self.dot_width())
 
     def overlay_numbers(self, sigma):
         """The overlay's numbers that depend on the encoding alone, as (element id, attribute, value), and the scale
