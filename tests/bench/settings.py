@@ -84,8 +84,9 @@ def strokes_section(points):
     return f"strokes: 3 × {points} pointer positions, one every {STROKE_PERIOD_MS:g} ms"
 
 
-# Every file the VQ-VAE view loads when it is first opened (app.ON_DEMAND["vq"]'s modules and models/vq/).
-VQ_FILES = re.compile(r"/models/vq/|/pysrc/(quantizer|vq_\w+)\.py$")
+# Every file the VQ-VAE view loads when it is first opened (app.ON_DEMAND["vq"]'s modules with their packages'
+# __init__.py, all in pysrc/vq/, and models/vq/).
+VQ_FILES = re.compile(r"/models/vq/|/pysrc/vq/.+\.py$")
 VQ_SECTION = "VQ-VAE view: open, then input → VQ reconstruction repainted"
 
 # With --baseline: (metric key, cache, statistic, label, unit) compared as current / baseline.
