@@ -6,13 +6,15 @@ PORT ?= 8000
 
 .PHONY: serve build test lint format models bench screenshots soak setup vendor browsers clean
 
+# Serves at once with quick brotli siblings, and finishes them at quality 11 in the background (serving/brotli.py).
 serve: vendor
 	$(PYTHON) serve.py --port $(PORT)
 
+# The build finishes the brotli siblings at quality 11 first (minutes on 2 cores, once per npm install).
 build: vendor
 	$(PYTHON) serve.py --build dist
 
-# Its tests read the vendored files the same at any brotli quality: 5 takes seconds, 11 (serve, build, bench) minutes.
+# Its tests read the vendored files the same at any brotli quality: 5 takes seconds, 11 (build, bench) minutes.
 test: export VAE_BROTLI_QUALITY = 5
 test: setup
 	$(VENV)/bin/ruff check .
@@ -47,12 +49,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# The Python snapshot is made again whenever the runtime or the pure core changed (serve.py checks its stamp).
+# The Python snapshot is made again whenever the runtime or the pure core changed (serving/snapshot.py checks its
+# stamp).
 vendor: web/vendor/.vae-explainer-vendor
 	$(PYTHON) serve.py --snapshot
 
-# Vendoring (copies, a stored stdlib zip, brotli siblings) runs again only when npm's files or serve.py change.
-web/vendor/.vae-explainer-vendor: node_modules/.installed serve.py
+# Vendoring (copies, a stored stdlib zip, brotli siblings) runs again only when npm's files, serve.py or the
+# serving package change.
+web/vendor/.vae-explainer-vendor: node_modules/.installed serve.py $(wildcard serving/*.py)
 	$(PYTHON) serve.py --vendor
 
 # Debian's browsers drive the browser tests: Chromium (Playwright), Firefox ESR (WebDriver BiDi through npm

@@ -1,29 +1,26 @@
-"""Vendor, serve and statically build the VAE Explainer page.
+"""Serve the VAE Explainer page on localhost, or make what it needs and build it statically.
 
 The page is static files, but browsers insist on the right MIME types for ES modules and wasm, and its
-JavaScript dependencies live in node_modules. This stdlib-only script copies those dependencies into
-web/vendor/, serves an explicit site map on localhost, and writes the same site map into a folder that
-any static host can serve as is.
+JavaScript dependencies live in node_modules. This stdlib-only script serves an explicit site map
+(serving/sitemap.py) with the right headers; the serving package copies the npm files into web/vendor/
+(serving/vendoring.py), makes the Python snapshot (serving/snapshot.py) and writes the same site map into a
+folder that any static host can serve as is (serving/build.py).
 
     python serve.py [--host 127.0.0.1] [--port 8000]
     python serve.py --vendor
+    python serve.py --snapshot
     python serve.py --build DIR
+
+Serving starts at once with quick brotli siblings and finishes the smallest ones in the background
+(serving/brotli.py); the static build finishes them first.
 """
 
 import argparse
 import contextlib
-import gzip
 import hashlib
-import json
-import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,46 +28,11 @@ from pathlib import Path
 from socketserver import TCPServer
 from urllib.parse import unquote
 
-
-@dataclass(frozen=True)
-class Vendored:
-    """Files copied from one node_modules folder into one web/vendor folder."""
-
-    src: str
-    dest: str
-    patterns: tuple[str, ...]
-    commonjs: bool = False  # wrap a CommonJS file as an ES module named *.mjs
-
-
-# Everything the page loads from npm. Source maps (*.map) are never copied.
-VENDOR = (
-    Vendored("@pyscript/core/dist", "pyscript", ("*",)),
-    Vendored(
-        "pyodide",
-        "pyodide",
-        ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"),
-    ),
-    Vendored(
-        "onnxruntime-web/dist",
-        "ort",
-        ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"),
-    ),
-    Vendored("katex/dist", "katex", ("katex.min.css", "katex.mjs")),
-    Vendored("katex/dist/fonts", "katex/fonts", ("*.woff2",)),
-    # highlight.js's npm "es/core.js" only re-exports the CommonJS lib/core.js, which a browser cannot
-    # import, so core is wrapped; the language file is already a dependency-free ES module.
-    Vendored("highlight.js/lib", "hljs", ("core.js",), commonjs=True),
-    Vendored("highlight.js/es/languages", "hljs", ("python.js",)),
-    Vendored("highlight.js/styles", "hljs", ("github.css", "github-dark.css")),
-)
-
-# The URL space: (folder under the root, URL prefix, suffixes served or None for all, recurse).
-SITE = (
-    ("web", "/", None, True),
-    ("pysrc", "/pysrc/", (".py",), True),  # one package per story
-    ("models", "/models/", (".onnx", ".bin", ".json", ".md"), True),  # models/kl/ (and its checkpoints) too
-    ("training", "/training/", (".py",), False),
-)
+from serving import brotli, vendoring
+from serving.build import build
+from serving.folders import ROOT, SetupError
+from serving.sitemap import COMPRESSIBLE, Site, gzipped, inside, read_site_file, site_map
+from serving.snapshot import SNAPSHOT_DIR, ensure_snapshot
 
 CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
@@ -102,312 +64,7 @@ MIME = {
     ".md": "text/markdown; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
 }
-COMPRESSIBLE = {
-    ".html", ".js", ".mjs", ".css", ".json", ".py", ".wasm", ".svg", ".md", ".txt", ".bin", ".onnx", ".zip",
-}  # fmt: skip
-BROTLI_MIN_BYTES = 16_384  # smaller files gain little from a second, precompressed encoding
 IMMUTABLE_PREFIX = "/vendor/"  # versioned by package-lock.json, so browsers may keep it forever
-
-ROOT = Path(__file__).resolve().parent
-NODE_MODULES = ROOT / "node_modules"
-# PyScript's own Python package, as the module its core.js writes from (the snapshot holds it compiled).
-PYSCRIPT_STDLIB = Path("node_modules", "@pyscript", "core", "src", "stdlib", "pyscript.js")
-VENDOR_DIR = ROOT / "web" / "vendor"
-LOCKFILE = ROOT / "package-lock.json"
-VENDOR_MARKER = ".vae-explainer-vendor"
-BROTLI_CACHE = NODE_MODULES / ".cache" / "vae-explainer-brotli"  # brotli files by content, made once per install
-SNAPSHOT_DIR = ROOT / "web" / "snapshot"
-SNAPSHOT_MARKER = ".vae-explainer-snapshot"
-BUILD_MARKER = ".vae-explainer-build"
-
-
-class SetupError(Exception):
-    """A problem the user fixes (missing npm install, unsafe build folder); reported without a traceback."""
-
-
-@dataclass(frozen=True)
-class Site:
-    """The site map: URL path -> file, plus the resolved root that every served file must stay inside."""
-
-    root: Path
-    files: dict[str, Path]
-
-
-def _gzip(data: bytes) -> bytes:
-    """Gzip with a fixed mtime so the bytes (and the build) are reproducible."""
-    return gzip.compress(data, compresslevel=6, mtime=0)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    """Whether `path`, with symlinks resolved, stays inside `root`."""
-    return path.resolve().is_relative_to(root)
-
-
-def _replace_dir(dest: Path, marker: str, marker_text: str, fill: Callable[[Path], None]) -> None:
-    """Fill a fresh sibling folder and swap it in for `dest`.
-
-    The server never sees a half-written folder, and a non-empty folder without our marker (something
-    this script did not create) is never wiped.
-    """
-    if dest.exists() and not (dest.is_dir() and ((dest / marker).is_file() or not any(dest.iterdir()))):
-        raise SetupError(f"refusing to overwrite {dest}: it is not empty and has no {marker} marker")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; static hosts need to read it
-        fill(staging)
-        (staging / marker).write_text(marker_text, encoding="utf-8")
-        if dest.exists():
-            shutil.rmtree(dest)
-        staging.rename(dest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _esm_wrap(source: str) -> str:
-    """Turn a dependency-free CommonJS file into an ES module whose default export is `module.exports`."""
-    return f"const module = {{ exports: {{}} }};\n{source}\nexport default module.exports;\n"
-
-
-def vendor(src: Path, dest: Path) -> int:
-    """Copy the VENDOR files from `src` (node_modules) into `dest`; returns the number of files."""
-    if not src.is_dir():
-        raise SetupError(f"{src} not found: run `npm ci` first")
-    copied = 0
-
-    def fill(staging: Path) -> None:
-        nonlocal copied
-        for entry in VENDOR:
-            out = staging / entry.dest
-            out.mkdir(parents=True, exist_ok=True)
-            for pattern in entry.patterns:
-                files = sorted(p for p in (src / entry.src).glob(pattern) if p.is_file() and p.suffix != ".map")
-                if not files:
-                    raise SetupError(f"nothing matches {entry.src}/{pattern} in {src}: run `npm ci` again")
-                for file in files:
-                    if entry.commonjs:
-                        text = _esm_wrap(file.read_text(encoding="utf-8"))
-                        (out / f"{file.stem}.mjs").write_text(text, encoding="utf-8")
-                    else:
-                        shutil.copyfile(file, out / file.name)
-                    copied += 1
-
-        _store_zip(staging / "pyodide" / "python_stdlib.zip")
-        _precompress_brotli(staging)
-
-    _replace_dir(dest, VENDOR_MARKER, _vendor_stamp(), fill)
-    return copied
-
-
-def _vendor_stamp() -> str:
-    """What a vendor folder is made from now: the VENDOR list and the treatment of its files."""
-    return repr(VENDOR) + f" stored-stdlib brotli-{brotli_quality()}"
-
-
-def brotli_quality() -> int:
-    """Brotli's quality for the precompressed files: VAE_BROTLI_QUALITY, else 11 (the smallest files, minutes on 2
-    cores). `make test` asks for 5 (seconds): its tests read the same bytes once decoded. A folder made at a higher
-    quality than asked for is kept; `make serve`, `build` and `bench` make a lower one again at 11."""
-    text = os.environ.get("VAE_BROTLI_QUALITY", "11")
-    if not (text.isdigit() and int(text) <= 11):
-        raise SetupError(f"VAE_BROTLI_QUALITY must be a whole number from 0 to 11, not {text!r}")
-    return int(text)
-
-
-def _stamp_current(made: str, now: str) -> bool:
-    """Whether a folder stamped `made` is what the stamp `now` asks for, at the same or a higher brotli quality."""
-    base, _, quality = made.rpartition(" brotli-")
-    wanted_base, _, wanted = now.rpartition(" brotli-")
-    return base == wanted_base and quality.isdigit() and int(quality) >= int(wanted)
-
-
-def _store_zip(path: Path) -> None:
-    """Rewrite a zip with its members stored, not deflated. Pyodide imports the stdlib straight from this zip, and
-    gzip or brotli over a stored archive compress across files: 2.4 MB → about 1.5 MB on the wire."""
-    with zipfile.ZipFile(path) as source:
-        members = [(info, source.read(info)) for info in source.infolist()]
-    stored = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as out:
-        for info, data in members:
-            info.compress_type = zipfile.ZIP_STORED
-            out.writestr(info, data)
-    stored.replace(path)
-
-
-BROTLI_JS = (
-    "const fs = require('fs'), z = require('zlib');"
-    "const quality = Number(process.argv[1]);"
-    "for (const f of process.argv.slice(2)) { const d = fs.readFileSync(f);"
-    " fs.writeFileSync(f + '.br', z.brotliCompressSync(d, {params: {[z.constants.BROTLI_PARAM_QUALITY]: quality,"
-    " [z.constants.BROTLI_PARAM_LGWIN]: 24, [z.constants.BROTLI_PARAM_SIZE_HINT]: d.length}})); }"
-)
-
-
-def _precompress_brotli(folder: Path) -> None:
-    """A .br sibling for each large compressible file, made with Node's zlib (npm brings Node; Python's standard
-    library has no brotli). Browsers that accept br get it; the rest get gzip.
-
-    Brotli's best quality (11; see brotli_quality) packs the big wasm files and the Python snapshot 12-15% smaller
-    than quality 9 (0.7 MB less on a cold load) but takes about a minute a file, so the files are spread over the
-    cores and each result is kept in BROTLI_CACHE by content and quality: vendoring them again costs nothing.
-    """
-    node = shutil.which("node")
-    if node is None:
-        print("note: node not found, so no brotli files; gzip is served instead", file=sys.stderr)
-        return
-    quality = brotli_quality()
-    todo = []
-    for path in sorted(folder.rglob("*"), key=lambda p: -p.stat().st_size if p.is_file() else 0):
-        if not (path.is_file() and path.suffix in COMPRESSIBLE and path.stat().st_size >= BROTLI_MIN_BYTES):
-            continue
-        cached = BROTLI_CACHE / f"{hashlib.sha256(path.read_bytes()).hexdigest()}-q{quality}.br"
-        if cached.is_file():
-            shutil.copyfile(cached, path.with_name(path.name + ".br"))
-        else:
-            todo.append((path, cached))
-    workers = min(os.cpu_count() or 1, len(todo))
-    command = [node, "-e", BROTLI_JS, str(quality)]
-    jobs = [subprocess.Popen([*command, *(str(p) for p, _ in todo[k::workers])]) for k in range(workers)]
-    if any(job.wait(timeout=900) != 0 for job in jobs):
-        raise SetupError(f"brotli compression failed in {folder}")
-    BROTLI_CACHE.mkdir(parents=True, exist_ok=True)
-    for path, cached in todo:
-        shutil.copyfile(path.with_name(path.name + ".br"), cached)
-
-
-def _ensure_vendor() -> None:
-    """Vendor again when web/vendor is missing, predates package-lock.json, or VENDOR changed."""
-    marker = VENDOR_DIR / VENDOR_MARKER
-    try:
-        current = _stamp_current(marker.read_text(encoding="utf-8"), _vendor_stamp()) and (
-            not LOCKFILE.exists() or marker.stat().st_mtime >= LOCKFILE.stat().st_mtime
-        )
-    except OSError:
-        current = False
-    if not current:
-        print(f"Vendoring npm files into {VENDOR_DIR} ...", flush=True)
-        vendor(NODE_MODULES, VENDOR_DIR)
-
-
-def snapshot_files(root: Path = ROOT) -> list[str]:
-    """The files PyScript loads for main.py (pyscript.json's "files", relative to pysrc/), whose modules the
-    snapshot holds imported, packages' __init__.py included.
-
-    Each must import without a page: the adapter's modules may import js, but touch the DOM only when called.
-    """
-    files = json.loads((root / "web" / "pyscript.json").read_text(encoding="utf-8"))["files"]
-    return [Path(name).relative_to("pysrc").as_posix() for name in files if name.endswith(".py")]
-
-
-def _snapshot_stamp(root: Path = ROOT) -> str:
-    """What a snapshot is made from now: the vendored runtime, snapshot.mjs, PyScript's Python package and the
-    sources of the modules it holds (a digest), and the brotli quality of its .br file."""
-    digest = hashlib.sha256()
-    vendor_marker = root / "web" / "vendor" / VENDOR_MARKER
-    vendored = vendor_marker.read_text(encoding="utf-8") if vendor_marker.exists() else ""
-    digest.update(f"{vendored} {vendor_marker.stat().st_mtime_ns if vendor_marker.exists() else 0}".encode())
-    for name, path in [
-        ("snapshot.mjs", root / "snapshot.mjs"),
-        *((f, root / "pysrc" / f) for f in snapshot_files(root)),
-    ]:
-        digest.update(name.encode() + b"\0" + path.read_bytes())
-    with contextlib.suppress(OSError):  # absent before npm ran: the snapshot cannot be made then anyway
-        digest.update(b"pyscript.js\0" + (root / PYSCRIPT_STDLIB).read_bytes())
-    return f"{digest.hexdigest()} brotli-{brotli_quality()}"
-
-
-def make_snapshot(root: Path = ROOT) -> None:
-    """Write web/snapshot/: Python's memory image (snapshot.mjs) and the empty stdlib zip the page starts with.
-
-    The image holds the interpreter already started, with the standard library the page needs and the page's
-    modules imported. A module it lacks loads the full stdlib zip when first imported (pysrc/page/snapshot.py).
-    """
-    node = shutil.which("node")
-    if node is None:
-        raise SetupError("node not found: the Python snapshot is made with Node.js (npm brings it)")
-    pyodide = root / "web" / "vendor" / "pyodide"
-
-    def fill(staging: Path) -> None:
-        maker = [node, str(root / "snapshot.mjs"), str(pyodide), str(root / PYSCRIPT_STDLIB), str(root / "pysrc")]
-        command = [*maker, str(staging), *snapshot_files(root)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            raise SetupError(f"snapshot.mjs failed: {(done.stderr or done.stdout).strip()[-2000:]}")
-        zipfile.ZipFile(staging / "python_stdlib.zip", "w").close()
-        _precompress_brotli(staging)
-
-    _replace_dir(root / "web" / "snapshot", SNAPSHOT_MARKER, _snapshot_stamp(root), fill)
-
-
-def _ensure_snapshot() -> None:
-    """Make the snapshot again when the runtime, snapshot.mjs or a core module changed since it was made.
-
-    A snapshot that cannot be made is removed, never left stale: the page then starts Python without it.
-    """
-    marker = SNAPSHOT_DIR / SNAPSHOT_MARKER
-    with contextlib.suppress(OSError):
-        if _stamp_current(marker.read_text(encoding="utf-8"), _snapshot_stamp()):
-            return
-    print(f"Making the Python snapshot in {SNAPSHOT_DIR} ...", flush=True)
-    try:
-        make_snapshot()
-    except (SetupError, OSError, subprocess.SubprocessError) as error:
-        if marker.is_file():
-            shutil.rmtree(SNAPSHOT_DIR)
-        print(f"note: no Python snapshot ({error}); the page starts Python without one, more slowly", file=sys.stderr)
-
-
-def _walk(base: Path, recurse: bool) -> Iterator[Path]:
-    """Regular files under `base`, skipping dotfiles and dot-folders (.DS_Store, staging folders)."""
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recurse else []
-        for name in sorted(filenames):
-            path = Path(dirpath, name)
-            if not name.startswith(".") and not name.endswith(".br") and path.is_file():
-                yield path
-
-
-def site_map(root: Path) -> Site:
-    """Map every servable URL path to its file under `root`, per SITE; nothing else is ever served."""
-    root = root.resolve()
-    files = {}
-    for folder, prefix, suffixes, recurse in SITE:
-        base = root / folder
-        for path in _walk(base, recurse):
-            if (suffixes is None or path.suffix in suffixes) and _inside(path, root):
-                files[prefix + path.relative_to(base).as_posix()] = path
-    return Site(root, files)
-
-
-def build(dest: Path, root: Path) -> tuple[int, int, int]:
-    """Write the site map of `root` into `dest`, with a .gz sibling per compressible file (and the vendored .br ones).
-
-    Returns (files, bytes, gzip bytes).
-    """
-    dest, root = dest.resolve(), root.resolve()
-    if dest == root or dest in root.parents or dest.is_relative_to(root / "web"):
-        raise SetupError(f"refusing to build into {dest}: pick a folder outside the repository root and web/")
-    site = site_map(root)
-    size = packed_size = 0
-
-    def fill(staging: Path) -> None:
-        nonlocal size, packed_size
-        for url, file in site.files.items():
-            target = staging / url.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            data = read_site_file(file)
-            target.write_bytes(data)
-            size += len(data)
-            if file.suffix in COMPRESSIBLE:
-                packed = _gzip(data)
-                target.with_name(target.name + ".gz").write_bytes(packed)
-                packed_size += len(packed)
-                brotli = file.with_name(file.name + ".br")
-                if brotli.is_file():  # for hosts that serve precompressed brotli
-                    shutil.copyfile(brotli, target.with_name(target.name + ".br"))
-
-    _replace_dir(dest, BUILD_MARKER, "Built by serve.py --build; rebuilding wipes this folder.\n", fill)
-    return len(site.files), size, packed_size
 
 
 def _route(target: str) -> str | None:
@@ -454,48 +111,6 @@ class _Entry:
     packed: bytes | None = None
 
 
-def _preload_python(html: str, root: Path) -> str:
-    """Preload hints for the Python files PyScript fetches only once the interpreter is up (pyscript.json's
-    "files" and main.py), so they are here by then instead of a round trip later."""
-    try:
-        files = list(json.loads((root / "web" / "pyscript.json").read_text(encoding="utf-8"))["files"])
-    except (OSError, ValueError, KeyError) as error:
-        print(f"note: no preload hints for the Python files ({error})", file=sys.stderr, flush=True)
-        return html
-    files += re.findall(r'<script type="py" src="([^"]+)"', html)
-    # Low priority: at the default (high) they hold every connection to the server while PyScript's own modules wait.
-    hint = '  <link rel="preload" href="{}" as="fetch" crossorigin fetchpriority="low">\n'
-    links = "".join(hint.format(href) for href in files)
-    return html.replace("</head>", links + "</head>", 1)
-
-
-def read_site_file(path: Path) -> bytes:
-    """A file as served. index.html gets the first view drawn in (pysrc/page/prerender.py), so the page is useful
-    before Python starts; if the models are broken it is served as it is, and the page reports what failed."""
-    data = path.read_bytes()
-    if path.name != "index.html" or path.parent.name != "web":
-        return data
-    root = path.parent.parent
-    data = _preload_python(data.decode("utf-8"), root).encode("utf-8")
-    if str(root / "pysrc") not in sys.path:
-        sys.path.insert(0, str(root / "pysrc"))
-    from page import prerender
-
-    models = root / "models"
-    try:
-        return prerender.render_index(
-            data.decode("utf-8"),
-            (models / "latent_map.json").read_text(),
-            (models / "latent_map.bin").read_bytes(),
-            (models / "presets.json").read_text(),
-            (models / "presets.bin").read_bytes(),
-            (models / "first_view.json").read_text(),
-        ).encode("utf-8")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"note: serving index.html without its first view ({error})", file=sys.stderr, flush=True)
-        return data
-
-
 class _FileCache:
     """File bytes, ETag and gzip bytes, computed once per (path, mtime, size) and shared by all threads.
 
@@ -522,7 +137,7 @@ class _FileCache:
             if not packed:
                 return entry.data, f'"{entry.etag}"'
             if entry.packed is None:
-                entry.packed = _gzip(entry.data)
+                entry.packed = gzipped(entry.data)
             return entry.packed, f'"{entry.etag}-gzip"'
 
 
@@ -595,7 +210,7 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
             path = site.files.get(url) if url else None
             if path is None:
                 raise _Reject(HTTPStatus.NOT_FOUND)
-            if not _inside(path, site.root):
+            if not inside(path, site.root):
                 raise _Reject(HTTPStatus.FORBIDDEN)
             compressible = path.suffix in COMPRESSIBLE
             accept = self.headers.get("Accept-Encoding")
@@ -692,17 +307,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.vendor:
-            count = vendor(NODE_MODULES, VENDOR_DIR)
-            print(f"Vendored {count} files into {VENDOR_DIR}")
+            count = vendoring.vendor(vendoring.NODE_MODULES, vendoring.VENDOR_DIR)
+            print(f"Vendored {count} files into {vendoring.VENDOR_DIR}")
             return 0
-        _ensure_vendor()
-        _ensure_snapshot()
+        vendoring.ensure_vendor()
+        ensure_snapshot()
         if args.snapshot:
             return 0
         if args.build:
             count, size, packed = build(args.build, ROOT)
             print(f"Built {count} files ({size:,} bytes; {packed:,} bytes of .gz siblings) into {args.build}")
             return 0
+        quality = brotli.brotli_quality()
         server = make_server(site_map(ROOT), args.host, args.port)
     except SetupError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -712,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     host, port = server.server_address[:2]
     print(f"Serving VAE Explainer at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    brotli.finish_in_background([vendoring.VENDOR_DIR, SNAPSHOT_DIR], quality)
     with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

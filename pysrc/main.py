@@ -8,7 +8,8 @@ import asyncio
 import js
 from pyodide.ffi import create_proxy
 
-from page.browser.app import App, FrameError, diagnostics
+from page.browser.app import App, FrameError
+from page.browser.diagnostics import diagnostics
 
 js.document.documentElement.dataset.pyStarted = "true"
 js.performance.mark("vae:python-started")

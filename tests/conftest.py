@@ -11,7 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "pysrc"))
 # The tests read the precompressed files' bytes once decoded, whatever brotli quality made them, so vendoring for
-# them asks for 5 (seconds) and keeps a folder made at more (serve.brotli_quality); 11 takes minutes on 2 cores.
+# them asks for 5 (seconds) and keeps a folder made at more (serving/brotli.py); 11 takes minutes on 2 cores.
 os.environ.setdefault("VAE_BROTLI_QUALITY", "5")
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -1,7 +1,7 @@
 """Benchmarks that can still fail: the core's hot paths timed with pytest-benchmark, each checked for a correct
 result, and the quick page benchmark run end to end, checked for having measured everything (never for speed)."""
 
-import importlib
+import ast
 import json
 import math
 import os
@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the tests.bench package, however pytest started
 from page import artifacts, state
+from tests.bench.__main__ import main
+from tests.bench.compare import comparison_text, comparisons
+from tests.bench.interactions import bench_interactions, stroke_paths
+from tests.bench.loads import Errors, bench_loads, breakdown, breakdown_table, load_segments
+from tests.bench.results import Results, columns, ratio
+from tests.bench.settings import MODES, STROKE_POINTS
+from tests.bench.targets import Target, checkout_label, floor_server
 from vae import decoder, digit_input, latent_plot
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
-FOUR = [  # a hand-drawn 4 in drawing-canvas units, three strokes of raw pointer samples (as tests/bench.py)
+FOUR = [  # a hand-drawn 4 in drawing-canvas units, three strokes of raw pointer samples (as tests/bench/settings.py)
     [(95 - i * 1.6, 40 + i * 4.2) for i in range(33)],
     [(42 + i * 5.0, 178 - (i % 3) * 0.6) for i in range(37)],
     [(178 + (i % 2) * 0.8, 30 + i * 5.2) for i in range(45)],
@@ -150,7 +158,14 @@ def test_the_page_benchmark_measures_everything(tmp_path):
     # The VQ-VAE view: none of its files in the cold load, all of them when opened (its Python modules, the codebook
     # and its manifest, the two networks), every drawing and paint event measured until its picture was repainted,
     # and its rows judged against the floor's.
-    vq_modules = [path for path in (REPO / "pysrc" / "vq").rglob("*.py") if path.name != "prior.py"]  # at its button
+    app = ast.parse((REPO / "pysrc" / "page" / "browser" / "app.py").read_text(encoding="utf-8"))
+    on_demand = next(
+        ast.literal_eval(n.value)
+        for n in app.body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == "ON_DEMAND"
+    )
+    # Each module with its packages (their __init__.py), as views.import_on_demand fetches them.
+    vq_modules = {".".join(name.split(".")[:i]) for name in on_demand["vq"][0] for i in range(1, name.count(".") + 2)}
     assert metrics["vq_files_cold/cold"]["max"] == 0 and metrics["vq_files_open"]["median"] == len(vq_modules) + 4
     assert metrics["vq_draw"]["n"] >= settings["vq_draw"] * 2 // 3 and metrics["vq_paint"]["n"] == settings["vq_paint"]
     assert metrics["vq_strokes_work"]["n"] >= 10
@@ -161,50 +176,43 @@ def test_the_page_benchmark_measures_everything(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# tests/bench.py's own helpers: --baseline's ratios and tables, the cold-load breakdown, the floor page
+# tests/bench's own helpers: --baseline's ratios and tables, the cold-load breakdown, the floor page
 
 
-@pytest.fixture(scope="module")
-def bench():
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    return importlib.import_module("tests.bench")
+def test_ratio():
+    assert ratio(2.0, 4.0) == 0.5
+    assert ratio(None, 4.0) is None and ratio(1.0, None) is None
+    assert ratio(1.0, 0.0) is None  # never a division by zero
 
 
-def test_ratio(bench):
-    assert bench.ratio(2.0, 4.0) == 0.5
-    assert bench.ratio(None, 4.0) is None and bench.ratio(1.0, None) is None
-    assert bench.ratio(1.0, 0.0) is None  # never a division by zero
-
-
-def test_columns_align(bench):
-    text = bench.columns(["name", "value"], [["a", "1.00"], ["longer", "12.5"]], right={1})
+def test_columns_align():
+    text = columns(["name", "value"], [["a", "1.00"], ["longer", "12.5"]], right={1})
     lines = text.splitlines()
     assert lines[0].startswith("name  ") and set(lines[1]) <= {"-", " "}
     assert lines[2] == "a        1.00" and lines[3] == "longer   12.5"
 
 
 @pytest.mark.parametrize("flag", ["--runs", "--inputs"])
-def test_a_count_below_one_is_refused_by_name(bench, capsys, flag):
+def test_a_count_below_one_is_refused_by_name(capsys, flag):
     with pytest.raises(SystemExit) as exit_info:
-        bench.main(["--quick", flag, "0"])
+        main(["--quick", flag, "0"])
     assert exit_info.value.code == 2 and f"{flag} must be at least 1" in capsys.readouterr().err
 
 
-def test_checkout_label(bench):
-    assert bench.checkout_label("current", "abc1234", "Short", True) == "current abc1234+ (Short)"
-    label = bench.checkout_label("baseline", "abc1234", "x" * 100, False, width=20)
+def test_checkout_label():
+    assert checkout_label("current", "abc1234", "Short", True) == "current abc1234+ (Short)"
+    label = checkout_label("baseline", "abc1234", "x" * 100, False, width=20)
     assert label.startswith("baseline abc1234 (") and label.endswith("…)") and len(label) < 45
 
 
 WASM = {"name": "/vendor/pyodide/pyodide.asm.wasm", "start": 100.0, "end": 700.0}
 
 
-def test_load_segments_with_every_mark(bench):
+def test_load_segments_with_every_mark():
     marks = {"vae:wasm-ready": 900.0, "vae:interpreter-ready": 1400.0, "vae:pyscript-ready": 1500.0,
              "vae:python-started": 1600.0, "vae:models-ready": 1550.0, "vae:first-frame": 1700.0,
              "data-ready": 1710.0}  # fmt: skip
-    rows = {r["key"]: r for r in bench.load_segments(marks, [WASM])}
+    rows = {r["key"]: r for r in load_segments(marks, [WASM])}
     ms = {k: r["ms"] for k, r in rows.items()}
     assert ms == {"wasm-start": 100.0, "wasm-ready": 800.0, "interpreter-ready": 500.0, "pyscript-ready": 100.0,
                   "python-started": 100.0, "models-ready": 0.0, "first-frame": 100.0, "data-ready": 10.0,
@@ -213,12 +221,12 @@ def test_load_segments_with_every_mark(bench):
     assert all(r["missing"] is None for r in rows.values())
 
 
-def test_load_segments_without_the_new_marks(bench):
+def test_load_segments_without_the_new_marks():
     """Today's main: no wasm-ready/interpreter-ready/pyscript-ready marks. The wasm download stands in for the
     first, the rest is n/a with the mark named, and one merged row spans the gap."""
     marks = {"vae:python-started": 3000.0, "vae:models-ready": 3100.0, "vae:first-frame": 3300.0,
              "data-ready": 3310.0}  # fmt: skip
-    rows = bench.load_segments(marks, [WASM])
+    rows = load_segments(marks, [WASM])
     by_key = {r["key"]: r for r in rows}
     assert by_key["wasm-ready"]["ms"] == 600.0 and "download only" in by_key["wasm-ready"]["fallback"]
     assert (
@@ -231,18 +239,18 @@ def test_load_segments_without_the_new_marks(bench):
     assert by_key["models-ready"]["ms"] == 100.0 and by_key["first-frame"]["ms"] == 200.0
     assert rows[-1]["key"] == "total" and rows[-1]["ms"] == 3310.0
     # no wasm fetched at all: the fetch + compile segment counts from navigation start
-    rows = {r["key"]: r for r in bench.load_segments({"vae:wasm-ready": 50.0, "data-ready": 60.0}, [])}
+    rows = {r["key"]: r for r in load_segments({"vae:wasm-ready": 50.0, "data-ready": 60.0}, [])}
     assert rows["wasm-start"]["ms"] == 0.0 and rows["wasm-ready"]["ms"] == 50.0
 
 
-def test_breakdown_table_side_by_side(bench):
+def test_breakdown_table_side_by_side():
     full = {"vae:wasm-ready": 900.0, "vae:interpreter-ready": 1400.0, "vae:pyscript-ready": 1500.0,
             "vae:python-started": 1600.0, "vae:models-ready": 1650.0, "vae:first-frame": 1700.0,
             "data-ready": 1710.0}  # fmt: skip
     old = {"vae:python-started": 3000.0, "vae:models-ready": 3100.0, "vae:first-frame": 3300.0, "data-ready": 3420.0}
     cold = lambda marks: [{"marks": marks, "resources": [WASM]}] * 3  # noqa: E731
-    text = bench.breakdown_table(
-        {"baseline": bench.breakdown(cold(old)), "current": bench.breakdown(cold(full))},
+    text = breakdown_table(
+        {"baseline": breakdown(cold(old)), "current": breakdown(cold(full))},
         {"baseline": "baseline abc", "current": "current def"},
     )
     lines = text.splitlines()
@@ -255,17 +263,17 @@ def test_breakdown_table_side_by_side(bench):
     assert any("not split" in line for line in lines)
 
 
-def test_comparisons_and_their_text(bench):
-    results = bench.Results()
+def test_comparisons_and_their_text():
+    results = Results()
     for prefix, scale in (("", 1.0), ("baseline:", 2.0), ("floor:", 0.5)):
         results.add("load", prefix + "ready", "ready", "s", [1.0 * scale, 1.2 * scale], "cold")
         results.add("i", prefix + "hover", "hover", "ms", [10.0 * scale, 20.0 * scale])
         results.add("i", prefix + "draw", "draw", "ms", [12.0 * scale, 30.0 * scale])
         results.add("s", prefix + "strokes_work", "strokes", "ms", [4.0 * scale, 7.0 * scale])
     results.add("vq", "vq_paint", "paint", "ms", [20.0, 40.0])  # measured on this checkout only
-    targets = [bench.Target("baseline", "baseline:", "b"), bench.Target("current", "", "c"),
-               bench.Target("floor", "floor:", "f", busy_signal=False)]  # fmt: skip
-    comp = bench.comparisons(results, targets)
+    targets = [Target("baseline", "baseline:", "b"), Target("current", "", "c"),
+               Target("floor", "floor:", "f", busy_signal=False)]  # fmt: skip
+    comp = comparisons(results, targets)
     ready = next(r for r in comp["baseline"] if r["key"] == "ready" and r["stat"] == "median")
     assert ready["ratio"] == pytest.approx(0.5)
     warm = next(r for r in comp["baseline"] if r["key"] == "ready" and r["cache"] == "warm")
@@ -277,13 +285,13 @@ def test_comparisons_and_their_text(bench):
     assert paint["baseline"]["p95"] is None and paint["current_meets_bar"] is False
     strokes = next(r for r in comp["floor"] if r["key"] == "strokes_work")
     assert strokes["current"]["p95"] == 7.0 and strokes["current_meets_bar"] is True  # an absolute bar: ≤ 8 ms
-    text = bench.comparison_text(comp, {"baseline": "baseline b", "current": "current c", "floor": "floor"})
+    text = comparison_text(comp, {"baseline": "baseline b", "current": "current c", "floor": "floor"})
     assert "current/baseline" in text and "+10.0 ms" in text and "OVER" in text and "0.50" in text
 
 
-def test_stroke_paths(bench):
-    strokes = bench.stroke_paths()
-    assert len(strokes) == 3 and all(len(s) == bench.STROKE_POINTS >= 201 for s in strokes)
+def test_stroke_paths():
+    strokes = stroke_paths()
+    assert len(strokes) == 3 and all(len(s) == STROKE_POINTS >= 201 for s in strokes)
     assert all(0.0 <= v <= 1.0 for s in strokes for p in s for v in p)
     for path, raw in zip(strokes, FOUR, strict=True):  # from the hand-drawn 4's first sample to its last
         assert path[0] == pytest.approx([raw[0][0] / 280, raw[0][1] / 280], abs=1e-4)
@@ -291,16 +299,16 @@ def test_stroke_paths(bench):
 
 
 @pytest.mark.browser
-def test_floor_page_loads_and_is_measured(bench, browser):
+def test_floor_page_loads_and_is_measured(browser):
     """The floor page (tests/floor) loads under the bench's observer and its interactions are measured."""
-    settings = {**bench.MODES["quick"], "runs": 1, "warm": 0, "hover": 5, "draw": 5}
-    results, errors = bench.Results(), bench.Errors()
-    floor = bench.Target("floor", "floor:", "floor", busy_signal=False)
-    with bench.floor_server() as url:
+    settings = {**MODES["quick"], "runs": 1, "warm": 0, "hover": 5, "draw": 5}
+    results, errors = Results(), Errors()
+    floor = Target("floor", "floor:", "floor", busy_signal=False)
+    with floor_server() as url:
         floor.url = url
         try:
-            bench.bench_loads(results, browser, [floor], settings, errors)
-            bench.bench_interactions(results, floor, settings)
+            bench_loads(results, browser, [floor], settings, errors)
+            bench_interactions(results, floor, settings)
         finally:
             floor.context.close()
     assert errors.items == []

@@ -14,7 +14,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import serve
+from serving.build import build
+from serving.folders import ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     dest = tmp_path_factory.mktemp("site") / "dist"
-    serve.build(dest, serve.ROOT)
+    build(dest, ROOT)
     return dest
 
 
@@ -313,7 +314,7 @@ def test_a_broken_prior_is_named_and_the_vq_view_keeps_working(watch, server_url
     page.wait_for_selector("#vq-prior-status.vq-status-error", timeout=60_000)
     assert "models/vq/pixelcnn.onnx is missing (the server answered 404)" in page.inner_text("#vq-prior-status")
     page.unroute(prior)
-    decoder = (serve.ROOT / "models/vq/decoder.onnx").read_bytes()
+    decoder = (ROOT / "models/vq/decoder.onnx").read_bytes()
     page.route(prior, lambda route: route.fulfill(body=decoder))
     page.click("#vq-sample")  # pressing again loads again
     page.wait_for_selector("#vq-prior-status:has-text('could not run')", timeout=60_000)

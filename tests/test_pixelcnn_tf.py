@@ -66,8 +66,8 @@ def test_the_pixelcnn_command_adds_the_prior_to_the_vq_card_only(tmp_path, train
     import shutil
 
     from training import PRIOR_ARTIFACT, VQ_ARTIFACTS
-    from training.__main__ import train_pixelcnn
     from training.mnist import Split
+    from training.train_vq import train_pixelcnn
 
     models = tmp_path / "models"
     (models / "vq").mkdir(parents=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import serve
 from page import artifacts, prerender
 from page.state import FIRST_PRESET, FIRST_SEED, AppState
+from serving.sitemap import read_site_file
 from vae import narrate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def test_png_data_url_is_a_valid_png():
 
 
 def test_served_index_has_the_first_view():
-    html = serve.read_site_file(REPO / "web" / "index.html").decode()
+    html = read_site_file(REPO / "web" / "index.html").decode()
     view = json.loads((MODELS / "first_view.json").read_text())
     assert html.count('class="scatter-digit"') == 10
     assert html.count('class="placeholder" alt="" src="data:image/png;base64,') == 3
@@ -64,4 +64,4 @@ def test_broken_models_serve_the_plain_page(tmp_path):
     for name in ("latent_map.json", "presets.json", "presets.bin", "first_view.json"):
         (tmp_path / "models" / name).write_bytes((MODELS / name).read_bytes())
     (tmp_path / "models" / "latent_map.bin").write_bytes((MODELS / "latent_map.bin").read_bytes()[:-1])
-    assert serve.read_site_file(tmp_path / "web" / "index.html") == plain
+    assert read_site_file(tmp_path / "web" / "index.html") == plain

@@ -1,106 +1,39 @@
-"""serve.py: the site map, the dev server's HTTP behaviour, vendoring and the static build.
+"""serve.py: the site map and the dev server's HTTP behaviour (the static build: test_build.py; vendoring and
+brotli: test_vendoring.py).
 
-Most tests serve a small fake repository under a temp folder, so they do not depend on files other
-people are still writing; one test checks the real repository's site map when its files exist.
+Most tests serve a small fake repository under a temp folder (fake_site.py); one test checks the real
+repository's site map when its files exist.
 """
 
-import functools
 import gzip
-import http.client
-import os
 import re
-import shutil
 import socket
-import subprocess
 import sys
-import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fake_site import BIG_JS, INDEX, SECRET, fetch, make_tree, start, stop
+
 import serve
-
-SECRET = b"SECRET-never-served"
-INDEX = b"<!doctype html><title>VAE</title><p>index</p>\n"
-BIG_JS = b"export const weights = [" + b"0.125, " * 150_000 + b"];\n"  # ~1 MB, compresses well
-FILES = {
-    "web/index.html": INDEX,
-    "web/style.css": b"body { margin: 0 }\n",
-    "web/pyscript.json": b'{"files": {}}\n',
-    "web/main.mjs": b"export const answer = 42;\n",
-    "web/big.js": BIG_JS,
-    "web/logo.png": b"\x89PNG\r\n\x1a\nnot really",
-    "web/.hidden": SECRET,
-    "web/vendor/ort/ort-wasm-simd-threaded.wasm": b"\x00asm\x01\x00\x00\x00" + bytes(range(256)) * 64,
-    "web/vendor/katex/fonts/KaTeX_Main-Regular.woff2": b"wOF2" + bytes(300),
-    "pysrc/loss.py": b"def kl(mu, logvar):\n    return 0.0\n",
-    "pysrc/notes.txt": SECRET,
-    "models/decoder.onnx": b"\x08\x07onnx-bytes" * 100,
-    "models/decoder.bin": bytes(range(256)) * 8,
-    "models/meta.json": b'{"latent": 2}\n',
-    "models/README.md": b"# Models\n",
-    "models/decoder.h5": SECRET,
-    "training/vae.py": b"class VAE:\n    pass\n",
-    "serve.py": SECRET,
-    "pyproject.toml": SECRET,
-    ".git/config": SECRET,
-}
-
-
-class Response(NamedTuple):
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
+from serving.folders import ROOT
+from serving.sitemap import site_map
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("repo")
-    for name, data in FILES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(data)
-    outside = tmp_path_factory.mktemp("outside") / "secret.txt"
-    outside.write_bytes(SECRET)
-    (root / "web" / "leak.txt").symlink_to(outside)
-    (root / "web" / "leakdir").symlink_to(outside.parent, target_is_directory=True)
-    return root
-
-
-def _start(site: serve.Site) -> tuple[ThreadingHTTPServer, threading.Thread]:
-    server = serve.make_server(site, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    return server, thread
-
-
-def _stop(server: ThreadingHTTPServer, thread: threading.Thread) -> None:
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    return make_tree(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def port(tree: Path) -> Iterator[int]:
-    server, thread = _start(serve.site_map(tree))
+    server, thread = start(site_map(tree))
     yield server.server_address[1]
-    _stop(server, thread)
-
-
-def fetch(port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET") -> Response:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, headers=headers or {})
-        resp = conn.getresponse()
-        return Response(resp.status, resp.headers, resp.read())
-    finally:
-        conn.close()
+    stop(server, thread)
 
 
 def raw(port: int, request: bytes) -> bytes:
@@ -118,7 +51,7 @@ def raw(port: int, request: bytes) -> bytes:
 
 
 def test_site_map_holds_exactly_the_servable_files(tree: Path) -> None:
-    assert set(serve.site_map(tree).files) == {
+    assert set(site_map(tree).files) == {
         "/index.html",
         "/style.css",
         "/pyscript.json",
@@ -165,7 +98,7 @@ def test_mime_types_and_bytes(port: int, tree: Path, path: str, mime: str) -> No
     resp = fetch(port, path)
     assert resp.status == 200
     assert resp.headers["Content-Type"] == mime
-    assert resp.body == serve.site_map(tree).files[path].read_bytes()
+    assert resp.body == site_map(tree).files[path].read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -204,13 +137,13 @@ def test_nothing_outside_the_site_map_is_served(port: int, path: str) -> None:
 
 
 def test_symlink_escaping_the_root_is_refused_even_if_mapped(tree: Path) -> None:
-    site = serve.site_map(tree)
+    site = site_map(tree)
     site.files["/leak.txt"] = tree / "web" / "leak.txt"  # as if the link changed after the map was built
-    server, thread = _start(site)
+    server, thread = start(site)
     try:
         resp = fetch(server.server_address[1], "/leak.txt")
     finally:
-        _stop(server, thread)
+        stop(server, thread)
     assert resp.status == 403
     assert SECRET not in resp.body
 
@@ -261,13 +194,13 @@ def test_etag_follows_file_changes(tmp_path: Path) -> None:
     (tmp_path / "web").mkdir()
     page = tmp_path / "web" / "index.html"
     page.write_bytes(b"one")
-    server, thread = _start(serve.site_map(tmp_path))
+    server, thread = start(site_map(tmp_path))
     try:
         first = fetch(server.server_address[1], "/")
         page.write_bytes(b"second")
         second = fetch(server.server_address[1], "/", {"If-None-Match": first.headers["ETag"]})
     finally:
-        _stop(server, thread)
+        stop(server, thread)
     assert (second.status, second.body) == (200, b"second")
 
 
@@ -281,7 +214,7 @@ def test_gzip_round_trip(port: int, tree: Path, path: str) -> None:
     assert packed.headers["Content-Encoding"] == "gzip"
     assert packed.headers["Vary"] == "Accept-Encoding"
     assert int(packed.headers["Content-Length"]) == len(packed.body)
-    assert gzip.decompress(packed.body) == plain.body == serve.site_map(tree).files[path].read_bytes()
+    assert gzip.decompress(packed.body) == plain.body == site_map(tree).files[path].read_bytes()
     assert packed.headers["ETag"] != plain.headers["ETag"]
     assert fetch(port, path, {"If-None-Match": packed.headers["ETag"], "Accept-Encoding": "gzip"}).status == 304
 
@@ -292,9 +225,9 @@ def test_brotli_sibling_served_when_accepted(tmp_path: Path) -> None:
     (root / "web" / "index.html").write_bytes(b"<!doctype html>" * 100)
     (root / "web" / "app.js").write_bytes(b"console.log(1);" * 100)
     (root / "web" / "app.js.br").write_bytes(b"pretend-brotli")
-    site = serve.site_map(root)
+    site = site_map(root)
     assert "/app.js.br" not in site.files  # the sibling is an encoding, never a URL of its own
-    server, thread = _start(site)
+    server, thread = start(site)
     try:
         port = server.server_address[1]
         br = fetch(port, "/app.js", {"Accept-Encoding": "gzip, deflate, br"})
@@ -307,7 +240,7 @@ def test_brotli_sibling_served_when_accepted(tmp_path: Path) -> None:
         assert none.headers.get("Content-Encoding") is None and none.body == b"console.log(1);" * 100
         assert fetch(port, "/app.js.br").status == 404
     finally:
-        _stop(server, thread)
+        stop(server, thread)
 
 
 def test_gzip_only_when_accepted_and_useful(port: int) -> None:
@@ -368,11 +301,11 @@ def test_an_internal_error_is_a_500_without_a_traceback(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(serve, "_etag_matches", explode)
-    server, thread = _start(serve.site_map(tree))
+    server, thread = start(site_map(tree))
     try:
         resp = fetch(server.server_address[1], "/index.html")
     finally:
-        _stop(server, thread)
+        stop(server, thread)
     assert resp.status == 500
     assert b"Traceback" not in resp.body
     assert b"boom" not in resp.body
@@ -411,7 +344,7 @@ def test_client_hanging_up_mid_response_is_one_line(port: int, capsys: pytest.Ca
 
 
 def test_200_concurrent_requests(port: int, tree: Path) -> None:
-    site = serve.site_map(tree)
+    site = site_map(tree)
     paths = ["/", "/big.js", "/vendor/ort/ort-wasm-simd-threaded.wasm", "/models/decoder.onnx", "/style.css"]
 
     def one(i: int) -> bool:
@@ -426,181 +359,8 @@ def test_200_concurrent_requests(port: int, tree: Path) -> None:
     assert all(results)
 
 
-def test_build_writes_the_site_and_gzip_siblings(tree: Path, tmp_path: Path) -> None:
-    dest = tmp_path / "dist"
-    count, size, packed = serve.build(dest, tree)
-    site = serve.site_map(tree)
-    assert count == len(site.files)
-    assert size == sum(p.stat().st_size for p in site.files.values())
-    built = {"/" + p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
-    gz = {url + ".gz" for url, p in site.files.items() if p.suffix in serve.COMPRESSIBLE}
-    assert built == set(site.files) | gz | {"/" + serve.BUILD_MARKER}
-    assert "/logo.png.gz" not in built
-    assert packed == sum((dest / url.lstrip("/")).stat().st_size for url in gz)
-    for url, path in site.files.items():
-        assert (dest / url.lstrip("/")).read_bytes() == path.read_bytes()
-        if url + ".gz" in gz:
-            assert gzip.decompress((dest / (url.lstrip("/") + ".gz")).read_bytes()) == path.read_bytes()
-
-    serve.build(dest, tree)  # a folder it built before may be rebuilt
-    assert (dest / "index.html").read_bytes() == INDEX
-
-
-def test_build_output_works_on_a_plain_static_server(tree: Path, tmp_path: Path) -> None:
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    dest = tmp_path / "site"
-    serve.build(dest, tree)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(dest)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        port = server.server_address[1]
-        assert fetch(port, "/").body == INDEX
-        assert fetch(port, "/index.html").body == INDEX
-        assert fetch(port, "/pysrc/loss.py").body == FILES["pysrc/loss.py"]
-    finally:
-        _stop(server, thread)
-
-
-def test_build_refuses_unsafe_destinations(tree: Path, tmp_path: Path) -> None:
-    for dest in (tree, tree / "web", tree / "web" / "out", tree.parent):
-        with pytest.raises(serve.SetupError):
-            serve.build(dest, tree)
-    precious = tmp_path / "precious"
-    precious.mkdir()
-    (precious / "keep.txt").write_text("mine")
-    with pytest.raises(serve.SetupError, match="marker"):
-        serve.build(precious, tree)
-    assert (precious / "keep.txt").read_text() == "mine"
-    assert (tree / "serve.py").read_bytes() == SECRET
-
-
-def test_main_build_refuses_repo_root(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(serve, "_ensure_vendor", lambda: None)
-    assert serve.main(["--build", str(serve.ROOT)]) == 2
-    assert "refusing" in capsys.readouterr().err
-
-
-needs_node_modules = pytest.mark.skipif(not serve.NODE_MODULES.is_dir(), reason="node_modules missing: npm ci")
-
-
-@needs_node_modules
-def test_vendor_copies_the_listed_files(tmp_path: Path) -> None:
-    dest = tmp_path / "vendor"
-    count = serve.vendor(serve.NODE_MODULES, dest)
-    files = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
-    brotli = {f for f in files if f.endswith(".br")}
-    assert count == len(files) - len(brotli) - 1  # plus the marker and the precompressed siblings
-    assert {
-        "pyscript/core.js",
-        "pyscript/core.css",
-        "pyodide/pyodide.mjs",
-        "pyodide/pyodide.asm.js",
-        "pyodide/pyodide.asm.wasm",
-        "pyodide/python_stdlib.zip",
-        "pyodide/pyodide-lock.json",
-        "ort/ort.wasm.min.mjs",
-        "ort/ort-wasm-simd-threaded.mjs",
-        "ort/ort-wasm-simd-threaded.wasm",
-        "katex/katex.min.css",
-        "katex/katex.mjs",
-        "katex/fonts/KaTeX_Main-Regular.woff2",
-        "hljs/core.mjs",
-        "hljs/python.js",
-        "hljs/github.css",
-        serve.VENDOR_MARKER,
-    } <= files
-    assert not [f for f in files if f.endswith(".map")]
-    assert {f.rsplit(".", 1)[1] for f in files if f.startswith("katex/fonts/")} == {"woff2"}
-    assert (dest / "ort/ort-wasm-simd-threaded.wasm").read_bytes() == (
-        serve.NODE_MODULES / "onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"
-    ).read_bytes()
-    # Large compressible files get a brotli sibling (made with node); small ones and fonts do not.
-    if shutil.which("node"):
-        assert {"ort/ort-wasm-simd-threaded.wasm.br", "pyodide/pyodide.asm.wasm.br"} <= brotli
-        assert not [f for f in brotli if f.startswith("katex/fonts/")]
-        unpacked = subprocess.run(
-            [
-                "node",
-                "-e",
-                "process.stdout.write(require('zlib').brotliDecompressSync(require('fs')"
-                ".readFileSync(process.argv[1])))",
-                str(dest / "ort/ort-wasm-simd-threaded.wasm.br"),
-            ],
-            capture_output=True,
-            check=True,
-            timeout=60,
-        ).stdout
-        assert unpacked == (dest / "ort/ort-wasm-simd-threaded.wasm").read_bytes()
-    # The stdlib zip is re-stored uncompressed (Pyodide imports from it as is), with the same members.
-    original = zipfile.ZipFile(serve.NODE_MODULES / "pyodide/python_stdlib.zip")
-    stored = zipfile.ZipFile(dest / "pyodide/python_stdlib.zip")
-    assert {i.compress_type for i in stored.infolist()} == {zipfile.ZIP_STORED}
-    assert [i.filename for i in stored.infolist()] == [i.filename for i in original.infolist()]
-    assert stored.read("asyncio/__init__.py") == original.read("asyncio/__init__.py")
-    original.close()
-    stored.close()
-    # The highlight.js files must import nothing the browser cannot resolve.
-    for name in ("core.mjs", "python.js"):
-        text = (dest / "hljs" / name).read_text()
-        assert not re.findall(r"^\s*import\b|\brequire\(", text, re.MULTILINE)
-        assert re.search(r"^export (default|\{)", text, re.MULTILINE)
-
-    serve.vendor(serve.NODE_MODULES, dest)  # vendoring again replaces its own folder
-
-
-@needs_node_modules
-@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
-def test_vendored_highlight_js_runs_as_an_es_module(tmp_path: Path) -> None:
-    dest = tmp_path / "vendor"
-    serve.vendor(serve.NODE_MODULES, dest)
-    script = (
-        'import hljs from "./vendor/hljs/core.mjs"; import python from "./vendor/hljs/python.js";'
-        'hljs.registerLanguage("python", python);'
-        'console.log(hljs.highlight("def f(): pass", {language: "python"}).value);'
-    )
-    (tmp_path / "check.mjs").write_text(script)
-    out = subprocess.run(["node", str(tmp_path / "check.mjs")], capture_output=True, text=True, timeout=30, check=True)
-    assert '<span class="hljs-keyword">def</span>' in out.stdout
-
-
-@needs_node_modules
-def test_serving_vendors_again_only_when_stale(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    lockfile = tmp_path / "package-lock.json"
-    lockfile.write_text("{}")
-    os.utime(lockfile, (1_000_000_000, 1_000_000_000))
-    monkeypatch.setattr(serve, "VENDOR_DIR", tmp_path / "web" / "vendor")
-    monkeypatch.setattr(serve, "LOCKFILE", lockfile)
-    marker = tmp_path / "web" / "vendor" / serve.VENDOR_MARKER
-
-    serve._ensure_vendor()
-    assert marker.is_file()
-    os.utime(marker, (1_500_000_000, 1_500_000_000))
-    serve._ensure_vendor()
-    assert marker.stat().st_mtime == 1_500_000_000  # up to date: left alone
-    lockfile.touch()
-    serve._ensure_vendor()
-    assert marker.stat().st_mtime > 1_500_000_000  # package-lock.json changed: vendored again
-    assert capsys.readouterr().out.count("Vendoring") == 2
-
-
-def test_vendor_without_node_modules_says_npm_ci(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(serve, "NODE_MODULES", tmp_path / "node_modules")
-    monkeypatch.setattr(serve, "VENDOR_DIR", tmp_path / "web" / "vendor")
-    assert serve.main(["--vendor"]) == 2
-    assert "npm ci" in capsys.readouterr().err
-    assert not (tmp_path / "web" / "vendor").exists()
-
-
 def test_real_repository_site_map(capsys: pytest.CaptureFixture[str]) -> None:
-    site = serve.site_map(serve.ROOT)
+    site = site_map(ROOT)
     wasm = "/vendor/ort/ort-wasm-simd-threaded.wasm"
     pysrc = sorted(url for url in site.files if url.startswith("/pysrc/"))
     if wasm not in site.files or not pysrc:
@@ -608,7 +368,7 @@ def test_real_repository_site_map(capsys: pytest.CaptureFixture[str]) -> None:
     assert not [url for url in site.files if url.startswith(("/.", "/node_modules", "/tests"))]
     assert "/serve.py" not in site.files
     assert not [url for url in site.files if "axe" in url]  # the accessibility tests' checker is never shipped
-    server, thread = _start(site)
+    server, thread = start(site)
     try:
         port = server.server_address[1]
         for path in ("/node_modules/axe-core/axe.min.js", "/vendor/axe-core/axe.min.js", "/axe.min.js"):
@@ -618,18 +378,4 @@ def test_real_repository_site_map(capsys: pytest.CaptureFixture[str]) -> None:
         assert resp.headers["Content-Type"] == "text/x-python; charset=utf-8"
         assert resp.body == site.files[pysrc[0]].read_bytes()
     finally:
-        _stop(server, thread)
-
-
-def test_brotli_quality_is_asked_for_and_a_better_folder_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`make test` asks for quality 5; a folder made at 11 serves it too, but one made at 5 is not enough for 11."""
-    monkeypatch.setenv("VAE_BROTLI_QUALITY", "5")
-    asked = serve._vendor_stamp()
-    assert asked.endswith(" brotli-5") and serve.brotli_quality() == 5
-    assert serve._stamp_current(asked.replace("brotli-5", "brotli-11"), asked)
-    assert not serve._stamp_current(asked, asked.replace("brotli-5", "brotli-11"))
-    assert not serve._stamp_current("other runtime brotli-11", asked)
-    for bad in ("12", "-1", "high", ""):
-        monkeypatch.setenv("VAE_BROTLI_QUALITY", bad)
-        with pytest.raises(serve.SetupError, match="VAE_BROTLI_QUALITY must be a whole number from 0 to 11"):
-            serve.brotli_quality()
+        stop(server, thread)

@@ -10,8 +10,9 @@ import zipfile
 
 import pytest
 
-import serve
 from page import snapshot
+from serving import snapshot as snapshot_maker
+from serving.folders import ROOT
 
 
 @pytest.fixture
@@ -121,32 +122,32 @@ def test_after_restore_installs_the_fallback_only_when_a_snapshot_was_used(monke
 
 
 def test_the_snapshot_holds_the_modules_pyscript_loads_for_main():
-    files = serve.snapshot_files()
+    files = snapshot_maker.snapshot_files()
     expected = {"vae/distribution.py", "vae/sample.py", "vae/loss.py", "live/edits.py", "page/state.py"}
     assert expected | {"page/artifacts.py", "page/browser/views.py", "page/snapshot.py", "vae/__init__.py"} <= set(
         files
     )
-    assert all((serve.ROOT / "pysrc" / name).is_file() for name in files)
+    assert all((ROOT / "pysrc" / name).is_file() for name in files)
 
 
 def test_the_stamp_follows_the_core_and_the_maker(tmp_path):
     for name in ("web", "pysrc"):
-        shutil.copytree(serve.ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("vendor", "snapshot"))
-    shutil.copy(serve.ROOT / "snapshot.mjs", tmp_path)
-    before = serve._snapshot_stamp(tmp_path)
-    assert serve._snapshot_stamp(tmp_path) == before
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("vendor", "snapshot"))
+    shutil.copy(ROOT / "snapshot.mjs", tmp_path)
+    before = snapshot_maker.snapshot_stamp(tmp_path)
+    assert snapshot_maker.snapshot_stamp(tmp_path) == before
     (tmp_path / "pysrc" / "page" / "prerender.py").write_text("# not a module the page loads\n")
-    assert serve._snapshot_stamp(tmp_path) == before
+    assert snapshot_maker.snapshot_stamp(tmp_path) == before
     (tmp_path / "pysrc" / "page" / "svg.py").write_text(
         (tmp_path / "pysrc" / "page" / "svg.py").read_text() + "\n# changed\n"
     )
-    assert serve._snapshot_stamp(tmp_path) != before
+    assert snapshot_maker.snapshot_stamp(tmp_path) != before
 
 
 def test_the_shipped_snapshot_is_current_and_checksummed():
     """`make setup` made web/snapshot/ from today's sources: the stamp matches and the trailer is the SHA-256."""
-    folder = serve.SNAPSHOT_DIR
-    assert serve._stamp_current((folder / serve.SNAPSHOT_MARKER).read_text(), serve._snapshot_stamp())
+    folder = snapshot_maker.SNAPSHOT_DIR
+    assert (folder / snapshot_maker.SNAPSHOT_MARKER).read_text() == snapshot_maker.snapshot_stamp()
     data = (folder / "python.bin").read_bytes()
     assert hashlib.sha256(data[:-32]).digest() == data[-32:]
     # The header lists the zero runs left out; put back, they give the whole memory image.

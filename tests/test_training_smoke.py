@@ -159,7 +159,8 @@ def test_the_measured_reconstruction_loss_is_the_trained_one(trained):
 
 def test_progress_lines_show_the_losses_and_the_latent_knn(trained, capsys):
     """`python -m training` prints one line per epoch; its kNN figure is the model card's, taken from Keras."""
-    from training.__main__ import latent_knn, progress_callback
+    from training.callbacks import progress_callback
+    from training.train_vae import latent_knn
 
     vae, _, out = trained
     train, test = load_split("train"), load_split("test")
@@ -194,7 +195,7 @@ def test_checkpoints_are_saved_without_changing_the_run(trained, tmp_path):
     """The checkpoint callback of `python -m training` only reads the weights: with it the run trains to the very
     same bits. Epoch 0 is the untrained network; ONNX exported later from a checkpoint computes what Keras did.
     """
-    from training.__main__ import checkpoint_callback
+    from training.callbacks import checkpoint_callback
     from training.export import export_from_weights
 
     vae, history, out = trained

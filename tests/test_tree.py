@@ -1,8 +1,9 @@
 """The tree shows the stories: pysrc/ is one package per story, each with its pure core apart from its browser
-adapter (a `browser` sub-package), and the page loads exactly what the packages hold."""
+adapter (a `browser` sub-package), and the page loads exactly what the packages hold; and no source file sprawls."""
 
 import ast
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,28 @@ def test_pyscript_loads_whole_packages_at_their_paths():
         folder = path.parent.relative_to(PYSRC).as_posix()
         assert dest == f"./{folder}/", (url, dest)
         assert f"./pysrc/{folder}/__init__.py" in files, f"{url}: its package's __init__.py is not loaded"
+
+
+MAX_LINES = 500
+
+
+def test_no_source_file_is_over_500_lines():
+    """Each tracked Python, JavaScript module and stylesheet fits in one sitting: at most MAX_LINES lines, so a file
+    that grows past it is split by job rather than left to sprawl. web/index.html is left out: it is the article's
+    prose and markup, read as a document, where a split would only scatter the text a learner reads in order."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", "*.py", "*.mjs", "*.css"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"not a git checkout ({error})")
+    files = [REPO / name for name in listed.split("\0") if name and (REPO / name).is_file()]
+    assert any(path.name == "serve.py" for path in files)
+    long = {
+        path.relative_to(REPO).as_posix(): n for path in files if (n := len(path.read_bytes().splitlines())) > MAX_LINES
+    }
+    assert not long, f"over {MAX_LINES} lines: {long}"

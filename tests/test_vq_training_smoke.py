@@ -120,7 +120,7 @@ def test_the_codebook_file_is_the_keras_codebook(trained):
 
 
 def test_progress_lines_show_the_four_losses(trained, capsys):
-    from training.__main__ import VQ_LOSSES, progress_callback
+    from training.callbacks import VQ_LOSSES, progress_callback
 
     model, _, _, _, _ = trained
     progress = progress_callback(1, 3, label="VQ-VAE  ", losses=VQ_LOSSES, decimals=4)
@@ -144,7 +144,7 @@ def test_the_vqvae_command_writes_only_models_vq(tmp_path, test):
     the four files and the card appear in vq/, the card's figures are those of its files, and the VAE's files
     (which it reads, for the comparison) are unchanged.
     """
-    from training.__main__ import train_vqvae
+    from training.train_vq import train_vqvae
 
     models = tmp_path / "models"
     models.mkdir()

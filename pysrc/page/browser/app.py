@@ -482,20 +482,3 @@ class App:
 
 class FrameError(RuntimeError):
     """A promise the frame waited on was rejected."""
-
-
-def diagnostics(app):
-    """Counts for the soak test and the benchmark: what a long session must keep bounded."""
-    import gc
-    import json
-
-    import pyodide_js
-
-    return json.dumps(
-        {
-            "python_objects": len(gc.get_objects()),
-            "event_proxies": len(app.proxies),
-            "wasm_bytes": pyodide_js._module.HEAP8.length,
-            "frames": app.frames,
-        }
-    )
