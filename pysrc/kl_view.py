@@ -25,7 +25,7 @@ from views import LoadError, fetch_bytes, fetch_text, jsobj, onnx_session
 MANIFOLD_GRID = 15
 PLAY_STEP_S = 1.4  # time per checkpoint while playing
 LOSS_CODE = ("reconstruction_loss", "kl_loss", "VAE")  # from training/vae.py: the loss and where β weighs it
-BETA_NAMES = {0.0: "β = 0 (autoencoder)", 1.0: "β = 1 (this page's VAE)"}
+BETA_NAMES = {0.0: "β = 0 (autoencoder)", 1.0: "β = 1 (VAE)"}
 
 
 def beta_label(beta):
