@@ -19,7 +19,7 @@ from vq_grid import cell_name, code_color
 
 SOURCE = "training/vqvae.py"
 NAMES = ("VectorQuantizer",)
-COMMITMENT_COST = 0.25  # training/vqvae.py's β (importing it would need TensorFlow); tests check they agree
+COMMITMENT_COST = 0.25  # training/vqvae.py's (γ on the page; importing it needs TensorFlow); tests check they agree
 
 PARTS = (
     "encoder",
@@ -43,7 +43,7 @@ LABELS = {
     "straight_through": "Straight-through: the value of q, the gradient of z",
     "decoder": "Decoder: the quantised grid back to an image",
     "codebook_loss": "Codebook loss: moves the codes toward the encoder's vectors",
-    "commitment_loss": "Commitment loss, β times: keeps the encoder near its codes",
+    "commitment_loss": "Commitment loss, γ times: keeps the encoder near its codes",
 }
 
 # What each line of `VectorQuantizer` computes; the first match wins (code_panel.line_parts).
