@@ -90,6 +90,10 @@ def read_site_file(path: Path) -> bytes:
     from page import prerender
 
     models = root / "models"
+    try:  # the article's measured figures, from models/teaching.json (training/teaching.py)
+        data = prerender.fill_figures(data.decode("utf-8"), (models / "teaching.json").read_text()).encode("utf-8")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"note: serving the article's figures as index.html has them ({error})", file=sys.stderr, flush=True)
     try:
         return prerender.render_index(
             data.decode("utf-8"),

@@ -2,6 +2,7 @@
 the page reads the same index, maps and figures that training/kl.py wrote and tests/test_kl_models.py recomputes."""
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 
@@ -174,3 +175,26 @@ def test_the_words_carry_the_index_figures_not_typed_ones(index, maps):
     for beta in index.beta_values:
         text = " ".join(kl.beta_words(index, beta, maps[index.betas[beta].name]))
         assert f"{index.betas[beta].metrics['test_kl']:.2f}".rstrip("0").rstrip(".") in text
+
+
+def test_beta_1_is_named_a_rerun_when_it_is_not_the_pages_model(index, maps):
+    """The index says whether its final checkpoint is the shipped model; the words say which it is."""
+    data = json.loads((KL_DIR / "index.json").read_text())
+    words = " ".join(kl.beta_words(index, 1.0, maps[index.betas[1.0].name]))
+    if data["final_checkpoint_is_the_shipped_model"]:
+        assert "is the VAE this page runs" in words
+    else:
+        shipped = data["shipped_model_metrics"]
+        assert "rerun" in words and "this page runs" not in words
+        assert f"{shipped['test_reconstruction_bce']:.1f} and {shipped['test_kl']:.2f}" in words
+    data["final_checkpoint_is_the_shipped_model"] = True
+    same = kl.Index(json.dumps(data))
+    assert "is the VAE this page runs" in " ".join(kl.beta_words(same, 1.0, maps[same.betas[1.0].name]))
+
+
+def test_the_rate_is_called_a_bound_not_the_information(index, maps):
+    """At β = 0 the KL exceeds ln(test images), the most a code can say about which test image it came from."""
+    words = " ".join(kl.beta_words(index, 0.0, maps[index.betas[0.0].name]))
+    assert f"ln {index.test_images:,} = {math.log(index.test_images):.2f} nats" in words
+    assert index.betas[0.0].metrics["test_kl"] > math.log(index.test_images)
+    assert "upper bound" in " ".join(kl.beta_words(index, 1.0, maps[index.betas[1.0].name]))

@@ -402,3 +402,10 @@ def test_negative_elbo_is_reconstruction_plus_total_kl(rec, kl):
     assert negative_elbo(rec, kl) == pytest.approx(rec + math.fsum(kl), rel=1e-15, abs=0)
     assert negative_elbo(rec, []) == rec
     assert negative_elbo(2.5, [0.25, 0.5]) == 3.25
+
+
+def test_the_total_is_called_an_elbo_estimate_only_for_a_sampled_z():
+    from vae.loss import total_name
+
+    assert "one-sample estimate" in total_name(False) and "negative ELBO" in total_name(False)
+    assert "not an ELBO" in total_name(True) and "BCE at this z" in total_name(True)

@@ -152,3 +152,15 @@ def test_a_non_finite_vector_is_refused(codebook, grids):
     broken[3][0] = float("nan")
     with pytest.raises(NonFiniteError):
         vq_graph.graph_updates(broken, codebook, distances, indices, indices, focus=0)
+
+
+def test_the_losses_words_say_the_loss_is_the_mean_squared_distance_over_d(codebook, grids):
+    """Keras's mean runs over all 49·D numbers: the loss shown is the mean squared distance divided by D."""
+    vectors, indices, distances = grids[0]
+    words = vq_graph.losses_words(vectors, codebook, indices, indices)
+    dim = len(codebook[0])
+    mean_distance = sum(distances[i][k] for i, k in enumerate(indices)) / len(indices)
+    loss, _ = quantizer.quantization_losses(vectors, quantizer.lookup(indices, codebook))
+    assert loss == pytest.approx(mean_distance / dim, rel=1e-9)
+    assert f"{num(dim * loss, 3)} / {dim} = {num(loss, 4)}" in words
+    assert "moves only the codes" in words and "only the encoder" in words

@@ -7,7 +7,7 @@ raster order, so the page can draw new grids and decode them into digits the enc
 
 The VQ-VAE itself has no prior to sample from: its encoder picks one code per cell and that is all. This model is
 the missing half. It never sees an image, only the grids of code indices the shipped encoder and the page's own
-quantiser (pysrc/quantizer.py) give for the 60,000 training digits.
+quantiser (pysrc/vq/quantizer.py) give for the 60,000 training digits.
 """
 
 # ## 1. Setup

@@ -114,6 +114,18 @@ def write_model_card(out: Path, card: dict) -> None:
         f"| ONNX vs. Keras max abs diff of μ | {m['onnx_vs_keras_max_abs_diff_mu']:.2e} |",
         "",
         "Test figures are measured from the shipped ONNX files with onnxruntime, one seeded z per test image.",
+        "The BCE is taken against grey levels, so it is a training loss, not −log p(x): even a perfect",
+        "reconstruction costs Σ H(xᵢ) (`perfect_reconstruction_bce` in `teaching.json`, by `training/teaching.py`),",
+        "and this negative ELBO cannot be compared with likelihoods on binarised MNIST.",
+        *(
+            [
+                f"The seed is the best of {len(card['seed_selection']['seeds'])} by"
+                f" {card['seed_selection']['chosen_by']}:",
+                "picked on the test set, that kNN figure flatters the model.",
+            ]
+            if "seed_selection" in card
+            else []
+        ),
         "",
         *(["## Notes", *(f"- {note}" for note in card["notes"]), ""] if card.get("notes") else []),
         "## Artifacts (sha256)",

@@ -84,7 +84,8 @@ def build_decoder(latent_dim=LATENT_DIM):
 
 # ## 5. The loss: reconstruction plus KL, both per image
 #
-# The negative ELBO. The reconstruction term sums binary cross-entropy over the 784 pixels; the KL term has a
+# The negative ELBO, estimated with the one z the `Sampling` layer drew. The reconstruction term sums binary
+# cross-entropy over the 784 pixels (on grey levels: a training loss, not −log p(x|z)); the KL term has a
 # closed form for two Gaussians and pulls every encoding toward the prior $\mathcal{N}(0, I)$.
 #
 # β weighs that pull. β = 1 is the negative ELBO itself, the model the page ships. β = 0 drops the pull and

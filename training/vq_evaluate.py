@@ -1,5 +1,5 @@
 """Measure the shipped VQ-VAE the way the page runs it: the ONNX encoder, the page's own Python quantiser
-(pysrc/quantizer.py) and the ONNX decoder; no TensorFlow. And the shipped VAE on the same images, decoding μ,
+(pysrc/vq/quantizer.py) and the ONNX decoder; no TensorFlow. And the shipped VAE on the same images, decoding μ,
 for the quality bar: a 7×7 discrete code should reconstruct better than a 2-D Gaussian one.
 
 The export writes these figures into models/vq/MODEL_CARD.md, and the tests recompute them from the committed

@@ -1,6 +1,6 @@
 """Export the trained VQ-VAE into the files the page ships in models/vq/: the encoder (image → 7×7×D vectors,
 before quantisation) and the decoder (7×7×D → image) as ONNX, and the codebook as little-endian float32 with a
-JSON manifest. The quantiser between them is not exported: the page runs it in Python (pysrc/quantizer.py).
+JSON manifest. The quantiser between them is not exported: the page runs it in Python (pysrc/vq/quantizer.py).
 """
 
 from __future__ import annotations

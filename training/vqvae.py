@@ -16,7 +16,8 @@ Comments written between `$…$` are typeset as maths there.
 # K and D are chosen so that the page can show the whole codebook and every distance at once: K = 16 codes get
 # 16 colours a reader can tell apart (the 7×7 grid is coloured by code), and D = 8 numbers per code fit on one
 # row. The decoder only ever sees K distinct vectors per cell, so D sets the geometry the codes live in, not how
-# much a grid can say: that is 49 cells × log₂ 16 = 196 bits, against two real numbers for the VAE.
+# much a grid can say: at most 49 cells × log₂ 16 = 196 bits. (The VAE's two real numbers could hold any amount;
+# what limits them is σ, priced by the KL.)
 
 import os
 
@@ -33,7 +34,7 @@ from training.vae import training_dataset
 
 NUM_CODES = 16  # K, the codebook's entries
 CODE_DIM = 8  # D, the length of each code and of each encoder vector
-COMMITMENT_COST = 0.25  # the paper's β for the commitment loss (section 3)
+COMMITMENT_COST = 0.25  # the paper's β for the commitment loss (section 3); γ on the page, where β weighs the KL
 GRID = 7  # the code is a 7×7 grid of vectors
 EPOCHS = 20
 BATCH_SIZE = VAE_BATCH_SIZE  # training_dataset, shared with the VAE, batches by 128
@@ -59,7 +60,8 @@ def build_encoder(code_dim=CODE_DIM):
 # The whole discrete bottleneck is this one layer: distances to every code, the argmin, and a lookup.
 #
 # The argmin has no gradient, so two extra losses train the codebook and hold the encoder to it, and the
-# straight-through estimator copies the decoder's gradient past the lookup to the encoder.
+# straight-through estimator copies the decoder's gradient past the lookup to the encoder. Both losses are means
+# over every number, so each is a cell's squared distance divided by D.
 
 
 class VectorQuantizer(layers.Layer):
@@ -85,7 +87,7 @@ class VectorQuantizer(layers.Layer):
         quantized = ops.reshape(ops.matmul(one_hot, self.codebook), ops.shape(encoded))
         # Codebook loss: move the chosen codes toward the encoder's vectors, $\lVert \mathrm{sg}[z] - e \rVert^2$
         self.add_loss(ops.mean(ops.square(quantized - ops.stop_gradient(encoded))))
-        # Commitment loss: keep the encoder near its codes, $\beta \lVert z - \mathrm{sg}[e] \rVert^2$
+        # Commitment loss: keep the encoder near its codes, $\gamma \lVert z - \mathrm{sg}[e] \rVert^2$
         self.add_loss(self.commitment_cost * ops.mean(ops.square(encoded - ops.stop_gradient(quantized))))
         # Straight-through estimator: the value of $q$, the gradient of $z$
         quantized = encoded + ops.stop_gradient(quantized - encoded)

@@ -86,6 +86,9 @@ class Index:
             self.entries = {name: _entry(name, e, url) for name, e in data["entries"].items()}
             self.checkpoints = {int(e): self.entries[name] for e, name in data["checkpoints"].items()}
             self.betas = {float(b): self.entries[name] for b, name in data["betas"].items()}
+            self.test_images = int(data["data"]["test_images"])
+            # A rerun need not reproduce the page's model bit for bit: then β = 1 here is a sibling, not it.
+            self.shipped = None if data["final_checkpoint_is_the_shipped_model"] else data["shipped_model_metrics"]
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             if isinstance(error, KlError):
                 raise
@@ -413,24 +416,38 @@ def beta_words(index, beta, latent_map):
             f"within {reach} of the origin, {num(100 * latent_map.outside_prior, 0)}% outside the prior's 3σ circle, "
             f"and their test KL is {num(kl, 2)} nats, {num(kl / vae_kl, 0)}× the VAE's {num(vae_kl, 2)}. It "
             f"reconstructs about as well (BCE {num(bce, 1)} against {num(vae_bce, 1)}), but z drawn from the prior "
-            f"reaches only the few codes near the origin: compare its row of the strip with the VAE's."
+            f"reaches only the few codes near the origin: compare its row of the strip with the VAE's. Its KL is no "
+            f"measure of information: a code can tell apart at most {index.test_images:,} test images, ln "
+            f"{index.test_images:,} = {num(math.log(index.test_images), 2)} nats, so a rate of {num(kl, 2)} is only an "
+            "upper bound."
         )
     elif beta == 1:
+        if index.shipped is None:
+            who = f"β = 1 is the VAE this page runs: reconstruction BCE {num(bce, 1)} and KL {num(kl, 2)}"
+        else:
+            who = (
+                f"β = 1 is a rerun of this page's VAE (same code, seed and data, another CPU's rounding, so not the "
+                f"same weights): reconstruction BCE {num(bce, 1)} and KL {num(kl, 2)}, where the page's own model has "
+                f"{num(index.shipped['test_reconstruction_bce'], 1)} and {num(index.shipped['test_kl'], 2)}"
+            )
         now = (
-            f"β = 1 is the VAE this page runs: reconstruction BCE {num(bce, 1)} and KL {num(kl, 2)} nats per test "
-            f"image; 99% of its codes lie within {reach} of the origin (only {num(100 * latent_map.outside_prior, 0)}%"
-            " outside the prior's 3σ circle), so z drawn from N(0, I) lands among them."
+            f"{who} nats per test image; 99% of its codes lie within {reach} of the origin (only "
+            f"{num(100 * latent_map.outside_prior, 0)}% outside the prior's 3σ circle), so most z drawn from N(0, I) "
+            "land among them."
         )
     else:
         now = (
             f"β = {beta:g} weighs the KL term {beta:g} times: the KL falls to {num(kl, 2)} (from {num(vae_kl, 2)} at "
             f"β = 1) and reconstruction worsens to BCE {num(bce, 1)} (from {num(vae_bce, 1)}). The codes crowd "
             f"together (99% within {reach} of the origin) and digits overlap more: a 10-nearest-neighbour vote names "
-            f"{num(100 * knn, 0)}% of the test digits, against {num(100 * vae_knn, 0)}% at β = 1."
+            f"{num(100 * knn, 0)}% of the test digits, against {num(100 * vae_knn, 0)}% at β = 1. A β above 1 is "
+            "the β-VAE of Higgins et al., meant to make each latent dimension follow one factor of variation; "
+            "with two dimensions for ten digits, what shows here is its price."
         )
     story = (
         "The strip decodes the same 16 draws z ~ N(0, I) with each model: that is how a VAE makes new digits. The "
-        "chart puts each model's rate (KL: how much its codes say about the input) against its distortion "
+        "chart puts each model's rate (its test KL, an upper bound on what its codes say about the input) against its "
+        "distortion "
         "(reconstruction error); the β = 1 run's checkpoints trace the path training took."
     )
     return [now, story]

@@ -85,3 +85,36 @@ def render_index(html, latent_manifest, latent_bytes, presets_manifest, presets_
             raise ValueError(f"index.html has no empty placeholder {element_id!r}")
         html = html.replace(empty, f'<img id="{element_id}"{attributes} class="placeholder" alt="" src="{src}">')
     return html
+
+
+# The article's measured figures: each `<span data-teach="key">` gets models/teaching.json's figure, written with
+# as many decimals as the span holds in index.html (a thousands comma if it has one; `data-unit="%"` for a share).
+TEACH = re.compile(r'<(span|strong)(\s+data-teach="(\w+)"(?:\s+data-unit="%")?)>([^<]*)</\1>')
+
+
+def figure_text(value, like, percent=False):
+    """A figure from teaching.json as the page writes it, shaped like `like`, the text it replaces."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return ", ".join(f"({r + 1}, {c + 1})" for r, c in value)  # cells, 1-based as the VQ view names them
+    if isinstance(value, list) and len(value) == 2 and like.startswith("row"):
+        return f"row {value[0] + 1}, column {value[1] + 1}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    value = 100 * value if percent else value
+    decimals = len(like.partition(".")[2])
+    text = f"{value:,.{decimals}f}" if "," in like else f"{value:.{decimals}f}"
+    return text.replace("-", "−")
+
+
+def fill_figures(html, teaching_text):
+    """index.html with every data-teach span holding its figure from teaching.json; an unknown key is an error."""
+    figures = json.loads(teaching_text)["figures"]
+
+    def fill(match):
+        tag, attributes, key, like = match.groups()
+        like = " ".join(like.split())  # the prose may wrap inside a figure
+        if key not in figures:
+            raise ValueError(f"index.html quotes {key!r}, which models/teaching.json does not measure")
+        return f"<{tag}{attributes}>{figure_text(figures[key], like, 'data-unit' in attributes)}</{tag}>"
+
+    return TEACH.sub(fill, html)

@@ -30,8 +30,15 @@ def kl_divergence(mu, log_var):
 
 
 def negative_elbo(reconstruction, kl):
-    """What training minimises for one image: reconstruction + total KL (β = 1)."""
+    """Reconstruction + total KL (β = 1): with z = μ + σ·ε, a one-sample estimate of what training minimises."""
     return reconstruction + math.fsum(kl)
+
+
+def total_name(z_placed):
+    """What that sum is: an estimate of the negative ELBO only when z was sampled, not hovered or pinned by hand."""
+    if z_placed:
+        return "BCE at this z + KL (z placed by hand: not an ELBO estimate)"
+    return "negative ELBO, one-sample estimate (z = μ + σ·ε)"
 
 
 def heatmap_rgba(values, vmax=None):

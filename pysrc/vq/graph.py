@@ -19,7 +19,7 @@ from vq.quantizer import CELLS, GRID, lookup, quantization_losses
 
 SOURCE = "training/vqvae.py"
 NAMES = ("VectorQuantizer",)
-COMMITMENT_COST = 0.25  # training/vqvae.py's β (importing it would need TensorFlow); tests check they agree
+COMMITMENT_COST = 0.25  # training/vqvae.py's (γ on the page; importing it needs TensorFlow); tests check they agree
 
 PARTS = (
     "encoder",
@@ -43,7 +43,7 @@ LABELS = {
     "straight_through": "Straight-through: the value of q, the gradient of z",
     "decoder": "Decoder: the quantised grid back to an image",
     "codebook_loss": "Codebook loss: moves the codes toward the encoder's vectors",
-    "commitment_loss": "Commitment loss, β times: keeps the encoder near its codes",
+    "commitment_loss": "Commitment loss, γ times: keeps the encoder near its codes",
 }
 
 # What each line of `VectorQuantizer` computes; the first match wins (code_panel.line_parts).
@@ -256,8 +256,8 @@ def graph_markup(codebook):
     lx, ly = at.losses
     width, height = at.loss_box
     losses = {
-        "codebook_loss": ("codebook loss", "mean ‖sg[z] − e‖²"),
-        "commitment_loss": ("commitment loss", f"β·mean ‖z − sg[e]‖², β = {COMMITMENT_COST}"),
+        "codebook_loss": ("codebook loss", "mean ‖sg[z] − e‖² / D (49 cells)"),
+        "commitment_loss": ("commitment loss", f"γ · mean ‖z − sg[e]‖² / D, γ = {COMMITMENT_COST}"),
     }
     loss_parts = []
     for n, (name, (title, formula)) in enumerate(losses.items()):
@@ -348,17 +348,20 @@ def graph_updates(vectors, codebook, distances, indices, shown, focus):
 def losses_words(vectors, codebook, indices, shown):
     """The caption under the losses: what they are measured against, and what painting changes."""
     codebook_loss, _ = quantization_losses(vectors, lookup(indices, codebook), COMMITMENT_COST)
+    dim = len(codebook[0])
     words = (
         "The two losses are the layer's own for this input: the encoder's z against its nearest codes, as "
-        "training computes them (both are the same mean squared distance; they differ in which side the gradient "
-        f"moves, and commitment is weighted by β = {COMMITMENT_COST})."
+        f"training computes them. Both average over every one of the {CELLS}·{dim} numbers, so each is a cell's "
+        f"squared distance to its code divided by D = {dim}: here {num(dim * codebook_loss, 3)} / {dim} = "
+        f"{num(codebook_loss, 4)}. The codebook loss moves only the codes, the commitment loss (weighted by "
+        f"γ = {COMMITMENT_COST}) only the encoder."
     )
     painted = sum(a != b for a, b in zip(indices, shown, strict=True))
     if painted:
         mean, _ = quantization_losses(vectors, lookup(shown, codebook), COMMITMENT_COST)
         words += (
             f" Your painted grid ({painted} of {CELLS} cells) changes what the decoder sees, not z or the layer: "
-            f"measured against the painted codes, the same mean ‖z − e‖² would be {num(mean, 4)} instead of "
+            f"measured against the painted codes, the same mean would be {num(mean, 4)} instead of "
             f"{num(codebook_loss, 4)}."
         )
     return words

@@ -49,8 +49,9 @@ def quantize(vectors, codebook, squared_distances=squared_distances, nearest_cod
 def quantization_losses(vectors, quantized, commitment_cost=0.25):
     """(codebook loss, commitment loss) for this grid, as `VectorQuantizer` adds them in training.
 
-    Both are the mean squared difference between each vector and its code. They differ in which side the gradient
-    moves: the codebook loss moves the codes, the commitment loss (weighted by β = 0.25) the encoder.
+    Both are the mean of the squared differences over every number, so a cell's squared distance to its code
+    divided by D. They differ in which side the gradient moves: the codebook loss moves the codes, the commitment
+    loss (weighted by γ = 0.25) the encoder.
     """
     pairs = [
         (z - e) * (z - e)

@@ -23,7 +23,7 @@ from vae.latent_plot import LABEL_COLORS, LatentPlot, prior_markup
 MANIFOLD_GRID = 15
 PLAY_STEP_S = 1.4  # time per checkpoint while playing
 LOSS_CODE = ("reconstruction_loss", "kl_loss", "VAE")  # from training/vae.py: the loss and where β weighs it
-BETA_NAMES = {0.0: "β = 0 (autoencoder)", 1.0: "β = 1 (this page's VAE)"}
+BETA_NAMES = {0.0: "β = 0 (autoencoder)", 1.0: "β = 1 (VAE)"}
 
 
 def beta_label(beta):

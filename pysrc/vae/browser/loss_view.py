@@ -20,6 +20,7 @@ class LossPanel:
         dom.text("loss-kl-1", num(kl[1], 3))
         dom.text("loss-kl", num(sum(kl), 3))
         dom.text("loss-elbo", num(elbo, 3))
+        dom.text("loss-elbo-label", loss.total_name(app.hover_z is not None or app.state.pinned_z is not None))
         panel = dom.el("loss-panel")
         for name, value in (("reconstruction", reconstruction), ("kl", sum(kl)), ("elbo", elbo)):
             panel.setAttribute(f"data-{name}", repr(float(value)))
