@@ -86,7 +86,7 @@ def test_encoder_and_decoder_graphs_equal_tensorflow(run30, test):
     np.testing.assert_allclose(mu.numpy(), tf_mu.numpy(), atol=1e-5)
     np.testing.assert_allclose(log_var.numpy(), tf_log_var.numpy(), atol=1e-5)
     z = mu.numpy()
-    reconstruction = run(run30.decode(z.tobytes(), 100)).numpy()
+    reconstruction = run(run30.decode(z.tobytes(), 100)).numpy().copy()  # numpy() views the OrtValue's memory
     np.testing.assert_allclose(reconstruction, tf.sigmoid(live.decode_logits(params, z)).numpy(), atol=1e-5)
     assert reconstruction.shape == (100, 784)
 

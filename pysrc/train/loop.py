@@ -195,7 +195,8 @@ class Trainer:
         """β for a step: the learner's setting (a schedule, such as annealing, would change it here)."""
         return self.settings.beta
 
-    def _indices(self, step: int) -> list[int]:
+    def batch_indices(self, step: int) -> list[int]:
+        """Which training digits step `step` (1-based) trains on."""
         epoch, position = divmod(step - 1, self.steps_per_epoch)
         if self._order is None or self._order[0] != epoch:
             self._order = (epoch, epoch_order(self.settings.seed, epoch, self.data.train_count))
@@ -206,7 +207,7 @@ class Trainer:
         """The step graph's inputs for step `step` (1-based), taken after `step - 1` steps."""
         tensor, b = self.runner.tensor, self.batch_size
         return self.state | {
-            "images": tensor("uint8", [b, PIXELS], batch_images(self.data.train_images, self._indices(step))),
+            "images": tensor("uint8", [b, PIXELS], batch_images(self.data.train_images, self.batch_indices(step))),
             "epsilon": tensor("float32", [b, self.latent_dim], epsilon(self.settings.seed, step, b * self.latent_dim)),
             "beta": tensor("float32", [], array("f", [self.beta(step)])),
             "learning_rate": tensor("float32", [], array("f", [self.settings.learning_rate])),
