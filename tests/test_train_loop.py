@@ -6,9 +6,11 @@ loss infinite, after which the last good weights are back and training goes on a
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,3 +153,15 @@ def test_an_infinite_loss_keeps_the_last_good_weights_and_names_the_step():
     t.settings.learning_rate = 1e-3  # training goes on from step 5 as if the bad steps had never been
     run(t.train_step())
     assert losses(t) == losses(clean)
+
+
+def test_the_loop_is_pure_stdlib():
+    """It runs in Pyodide without numpy, and in CPython without a browser: only these standard modules."""
+    tree = ast.parse(Path(loop.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0])
+    assert imported <= {"__future__", "array", "dataclasses", "hashlib", "json", "math", "random"}
