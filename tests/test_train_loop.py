@@ -78,6 +78,25 @@ def test_a_bad_file_is_named(tmp_path, name, damage, message):
         load(folder)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda index: index.pop("batch_size"),
+        lambda index: index["graphs"]["step"].update(path="../step.onnx"),
+        lambda index: index["data"]["train_images"].update(count="many"),
+        lambda index: index["parameters"][0].pop("limit"),
+        lambda index: index["graphs"].pop("decoder"),
+        lambda index: index.update(graphs=[]),
+        lambda index: index.clear(),
+    ],
+)
+def test_an_index_with_a_missing_or_wrong_field_is_named(change):
+    index = json.loads((FOLDER / loop.INDEX).read_text())
+    change(index)
+    with pytest.raises(loop.TrainFileError, match=r"^index\.json: a field is missing or wrong \(.+\)$"):
+        loop.read_index(json.dumps(index))
+
+
 def test_a_consistent_but_wrong_count_is_named(loaded):
     index, data, _ = loaded
     wrong = json.loads(json.dumps(index))

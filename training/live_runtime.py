@@ -60,7 +60,7 @@ def load(folder: Path = FOLDER) -> tuple[dict, loop.Dataset, OrtRunner]:
         raise loop.TrainFileError(f"{loop.INDEX}: file not found in {folder}; `python -m training.live` writes it")
     index = loop.read_index(path.read_text())
     files = {}
-    for key in ("train_images", "test_images", "test_labels"):
+    for key in loop.DATA:
         record = index["data"][key]
         path = Path(folder) / record["path"]
         files[record["path"]] = path.read_bytes() if path.is_file() else None

@@ -38,21 +38,56 @@ class LossNotFinite(ArithmeticError):
 
     def __init__(self, step: int, bce: float, kl: float, kept: int) -> None:
         self.step, self.bce, self.kl, self.kept = step, bce, kl, kept
+        weights = f"the weights after step {kept}, the last with a finite loss," if kept else "the start weights"
         super().__init__(
-            f"The loss at step {step} is not a number (BCE {bce}, KL {kl}); training paused and the weights "
-            f"after step {kept}, the last with a finite loss, are in use. A smaller learning rate may help."
+            f"The loss at step {step} is not a number (BCE {bce}, KL {kl}); training paused and {weights} "
+            "are in use. A smaller learning rate may help."
         )
 
 
 # ## 1. The files, checked
 
 
+GRAPHS = ("step", "encoder", "decoder")
+DATA = ("train_images", "test_images", "test_labels")
+
+
 def read_index(text: str) -> dict:
-    """index.json's text as a dict; malformed JSON is named."""
+    """index.json's text as a dict, with every field the loop reads present and of the right type; anything else
+    is a TrainFileError that names index.json."""
     try:
-        return json.loads(text)
+        index = json.loads(text)
     except ValueError as error:
         raise TrainFileError(f"{INDEX}: not valid JSON ({error})") from None
+    try:
+        problem = _index_problem(index)
+    except (KeyError, TypeError, IndexError) as error:
+        problem = f"{type(error).__name__} {error}"
+    if problem:
+        raise TrainFileError(f"{INDEX}: a field is missing or wrong ({problem})")
+    return index
+
+
+def _index_problem(index: dict) -> str | None:
+    """What is wrong with index.json's fields, or None."""
+    if not (isinstance(index["batch_size"], int) and isinstance(index["latent_dim"], int)):
+        return "batch_size and latent_dim must be whole numbers"
+    for name, record in [(g, index["graphs"][g]) for g in GRAPHS] + [(d, index["data"][d]) for d in DATA]:
+        path = record["path"]
+        if not (isinstance(path, str) and path and "/" not in path and "\\" not in path):
+            return f"{name}: the path must name a file beside {INDEX}"
+        if not (isinstance(record["bytes"], int) and isinstance(record["sha256"], str)):
+            return f"{name}: bytes and sha256 must be a whole number and a string"
+        if name in DATA and not isinstance(record["count"], int):
+            return f"{name}: count must be a whole number"
+        if name in GRAPHS and not all(isinstance(value["name"], str) for value in record["inputs"]):
+            return f"{name}: every input needs a name"
+    for parameter in index["parameters"]:
+        if not (isinstance(parameter["name"], str) and all(isinstance(d, int) for d in parameter["shape"])):
+            return "every parameter needs a name and a shape"
+        if parameter["init"] != "zeros" and not isinstance(parameter["limit"], float):
+            return f"{parameter['name']}: a Glorot-uniform parameter needs its limit"
+    return None
 
 
 def check_file(record: dict, data: bytes | None) -> bytes:
@@ -88,7 +123,7 @@ def dataset(index: dict, files: dict[str, bytes | None]) -> Dataset:
     """The Dataset from the data files' bytes (keyed by their path in index.json), each one checked."""
     data = index["data"]
     parts = {}
-    for key in ("train_images", "test_images", "test_labels"):
+    for key in DATA:
         record = data[key]
         parts[key] = check_file(record, files.get(record["path"]))
         expected = record["count"] * (PIXELS if key.endswith("images") else 1)
