@@ -144,8 +144,9 @@ def initial_parameters(index: dict, seed: int) -> dict[str, array]:
     for parameter in index["parameters"]:
         size = math.prod(parameter["shape"])
         if parameter["init"] == "glorot_uniform":
-            limit = parameter["limit"]
-            weights[parameter["name"]] = array("f", [rng.uniform(-limit, limit) for _ in range(size)])
+            # rng.uniform(-limit, limit), inlined: the same numbers, several times faster for 400,000 of them.
+            low, span, draw = -parameter["limit"], 2 * parameter["limit"], rng.random
+            weights[parameter["name"]] = array("f", [low + span * draw() for _ in range(size)])
         else:
             weights[parameter["name"]] = array("f", bytes(4 * size))
     return weights
