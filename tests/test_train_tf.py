@@ -108,3 +108,11 @@ def test_the_loss_is_training_vae_py_s(test):
     np.testing.assert_allclose(ours(logits), in_fit(x, logits).numpy(), rtol=1e-5)
     moderate = logits / 2
     np.testing.assert_allclose(ours(moderate), vae.reconstruction_loss(x, tf.sigmoid(moderate)).numpy(), rtol=1e-5)
+
+
+def test_the_committed_graphs_are_what_training_live_exports(tmp_path):
+    """The graphs in models/train/ are this code's: an export here writes them byte for byte."""
+    committed = loop.read_index((live.OUT / loop.INDEX).read_text())["graphs"]
+    exported = live.export_graphs(tmp_path)
+    for name, entry in exported.items():
+        assert entry == committed[name], name

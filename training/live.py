@@ -254,8 +254,35 @@ def to_onnx(function, outputs) -> onnx.ModelProto:
         for dim in value.type.tensor_type.shape.dim:
             if not dim.HasField("dim_value"):
                 dim.dim_param = "batch"
+    stable_names(graph)
     onnx.checker.check_model(proto)
     return proto
+
+
+def stable_names(graph: onnx.GraphProto) -> None:
+    """Name every node and inner tensor by its position, so that an export writes the same bytes every time.
+
+    TensorFlow numbers the ops of a gradient in an order that changes from run to run (`add_6` in one, `add_8` in
+    the next) though the graph is the same; the inputs and outputs keep their names.
+    """
+    kept = {value.name for value in [*graph.input, *graph.output]}
+    constants = [tensor.name for tensor in graph.initializer]
+    names = {}
+    for i, node in enumerate(graph.node):
+        for name in node.input:
+            if name in constants and name not in names:
+                names[name] = f"constant_{sum(n in constants for n in names)}"
+        for j, name in enumerate(node.output):
+            if name not in kept:
+                names[name] = f"{node.op_type}_{i}" + (f"_{j}" if j else "")
+        node.name = f"{node.op_type}_{i}"
+    for node in graph.node:
+        node.input[:] = [names.get(name, name) for name in node.input]
+        node.output[:] = [names.get(name, name) for name in node.output]
+    for tensor in graph.initializer:
+        tensor.name = names[tensor.name]
+    graph.initializer.sort(key=lambda tensor: int(tensor.name.removeprefix("constant_")))
+    del graph.value_info[:]  # shapes of inner tensors, under the old names; onnxruntime infers them
 
 
 def _describe(values) -> list[dict]:
