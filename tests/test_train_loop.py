@@ -10,6 +10,7 @@ import ast
 import json
 import math
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,51 @@ def test_the_loop_is_pure_stdlib():
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
     assert imported <= {"__future__", "array", "dataclasses", "hashlib", "json", "math", "random"}
+
+
+# The step graph in onnxruntime-web, the page's runtime, under Node: the state goes from one step to the next as it
+# does in the page; the batches and ε are the loop's. (The page's own run is compared in the browser tests.)
+WEB_STEPS = """
+import * as ort from %(ort)s;
+import fs from 'node:fs';
+ort.env.wasm.numThreads = 1;
+const dir = %(dir)s, meta = JSON.parse(fs.readFileSync(dir + '/meta.json'));
+const tensor = (m) => {
+  const b = fs.readFileSync(`${dir}/${m.file}`), buffer = b.buffer.slice(b.byteOffset, b.byteOffset + b.length);
+  return new ort.Tensor(m.dtype, m.dtype === 'uint8' ? new Uint8Array(buffer) : new Float32Array(buffer), m.shape);
+};
+const session = await ort.InferenceSession.create(fs.readFileSync(meta.graph));
+let state = Object.fromEntries(meta.state.map((m) => [m.name, tensor(m)]));
+const losses = [];
+for (const step of meta.steps) {
+  const out = await session.run({...state, ...Object.fromEntries(step.map((m) => [m.name, tensor(m)]))});
+  state = Object.fromEntries(Object.keys(state).map((name) => [name, out['new.' + name]]));
+  losses.push([out.bce.data[0], out.kl.data[0]]);
+}
+console.log(JSON.stringify(losses));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_onnxruntime_web_trains_as_onnxruntime_does(tmp_path):
+    ort_web = FOLDER.parent.parent / "node_modules" / "onnxruntime-web" / "dist" / "ort.wasm.min.mjs"
+    if not ort_web.is_file():
+        pytest.skip("node_modules missing: npm ci")
+    t = trainer(loop.Settings(seed=4, beta=2.0, learning_rate=3e-3))
+
+    def save(name, value, prefix):
+        array = value.numpy()
+        (tmp_path / f"{prefix}{name}.bin").write_bytes(array.tobytes())
+        return {"name": name, "file": f"{prefix}{name}.bin", "dtype": str(array.dtype), "shape": list(array.shape)}
+
+    meta = {"graph": str(FOLDER / "step.onnx"), "state": [save(n, v, "") for n, v in t.state.items()], "steps": []}
+    for step in range(1, 4):
+        feeds = t.feeds(step)
+        extra = ("images", "epsilon", "beta", "learning_rate")
+        meta["steps"].append([save(name, feeds[name], f"{step}.") for name in extra])
+        run(t.train_step())
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    script = tmp_path / "steps.mjs"
+    script.write_text(WEB_STEPS % {"ort": json.dumps(ort_web.as_uri()), "dir": json.dumps(str(tmp_path))})
+    out = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=120, check=True)
+    np.testing.assert_allclose(json.loads(out.stdout), losses(t), rtol=1e-5)
