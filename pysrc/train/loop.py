@@ -40,7 +40,7 @@ class LossNotFinite(ArithmeticError):
         self.step, self.bce, self.kl, self.kept = step, bce, kl, kept
         weights = f"the weights after step {kept}, the last with a finite loss," if kept else "the start weights"
         super().__init__(
-            f"The loss at step {step} is not a number (BCE {bce}, KL {kl}); training paused and {weights} "
+            f"The loss at step {step} is not finite (BCE {bce}, KL {kl}); training paused and {weights} "
             "are in use. A smaller learning rate may help."
         )
 
