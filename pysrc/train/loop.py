@@ -223,7 +223,7 @@ class Trainer:
         self._order: tuple[int, list[int]] | None = None  # (epoch, its order): the current epoch's shuffle
 
     @property
-    def epoch(self) -> float:
+    def epochs_done(self) -> float:
         """Epochs done, as a fraction."""
         return self.step / self.steps_per_epoch
 
