@@ -255,6 +255,8 @@ def to_onnx(function, outputs) -> onnx.ModelProto:
             if not dim.HasField("dim_value"):
                 dim.dim_param = "batch"
     stable_names(graph)
+    # tf2onnx writes the traced function's name here, numbered by how many functions the process traced before.
+    graph.doc_string = f"training/live.py's {function.python_function.__name__}, converted by tf2onnx"
     onnx.checker.check_model(proto)
     return proto
 
