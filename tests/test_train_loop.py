@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import serve
+from serving import sitemap
 from train import loop
 from training.live_runtime import FOLDER, REFERENCE, load, run, trainer
 
@@ -51,7 +51,7 @@ def test_the_data_is_at_most_2_mb_over_the_wire(loaded):
     """serve.py sends models/ gzipped, as `make build` writes it."""
     index, _, _ = loaded
     records = [index["data"][key] for key in ("train_images", "test_images", "test_labels")]
-    assert sum(len(serve._gzip((FOLDER / r["path"]).read_bytes())) for r in records) <= 2_000_000
+    assert sum(len(sitemap.gzipped((FOLDER / r["path"]).read_bytes())) for r in records) <= 2_000_000
 
 
 def corrupt_byte(path):
