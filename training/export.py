@@ -20,18 +20,22 @@ OPSET = 17  # onnxruntime-web 1.30 runs it
 MAP_SIZE = 10_000  # the latent map: μ of the first 10,000 training images
 
 
-def _export(model, input_name: str, input_shape: tuple, outputs: list[str], path: Path) -> None:
-    """Convert one Keras model with a dynamic batch named "batch", and name its outputs as the page reads them."""
-    spec = [tf.TensorSpec((None, *input_shape), tf.float32, name=input_name)]
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET)
-    graph = proto.graph
+def name_outputs(graph, outputs: list[str]) -> None:
+    """Rename a converted graph's outputs, in order, to the names the page reads (tf2onnx numbers them)."""
     renames = {out.name: name for out, name in zip(graph.output, outputs, strict=True)}
     for node in graph.node:
         node.output[:] = [renames.get(o, o) for o in node.output]
         node.input[:] = [renames.get(i, i) for i in node.input]
     for out in graph.output:
         out.name = renames[out.name]
-    for value in [*graph.input, *graph.output]:
+
+
+def _export(model, input_name: str, input_shape: tuple, outputs: list[str], path: Path) -> None:
+    """Convert one Keras model with a dynamic batch named "batch", and name its outputs as the page reads them."""
+    spec = [tf.TensorSpec((None, *input_shape), tf.float32, name=input_name)]
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET)
+    name_outputs(proto.graph, outputs)
+    for value in [*proto.graph.input, *proto.graph.output]:
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
     onnx.checker.check_model(proto)
     path.write_bytes(proto.SerializeToString())

@@ -39,6 +39,7 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
+from training.export import OPSET, name_outputs
 from training.mnist import FILES, file_hashes, load_split
 from training.vae import kl_loss
 
@@ -46,7 +47,6 @@ PIXELS = 28 * 28
 HIDDEN = 256  # see the module's docstring
 LATENT_DIM = 2
 BATCH_SIZE = 64  # fixed in the step graph: static shapes, and the cost per step is linear in it
-OPSET = 17  # onnxruntime-web 1.30 runs it
 # Keras Adam's defaults (keras.optimizers.Adam), which training/vae.py trains with.
 BETA_1, BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
 TRAIN_IMAGES = 10_000  # the first 10,000 MNIST training images: 1.64 MB gzipped (see section 8)
@@ -244,12 +244,7 @@ def to_onnx(function, outputs) -> onnx.ModelProto:
     """Convert one tf.function; name its outputs, and its dynamic batch dimension "batch"."""
     proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature, opset=OPSET)
     graph = proto.graph
-    renames = {out.name: name for out, name in zip(graph.output, outputs, strict=True)}
-    for node in graph.node:
-        node.output[:] = [renames.get(o, o) for o in node.output]
-        node.input[:] = [renames.get(i, i) for i in node.input]
-    for out in graph.output:
-        out.name = renames[out.name]
+    name_outputs(graph, outputs)
     for value in [*graph.input, *graph.output]:
         for dim in value.type.tensor_type.shape.dim:
             if not dim.HasField("dim_value"):
