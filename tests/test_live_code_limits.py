@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "pysrc"))
 
 from live_code_helpers import EPSILON, FRAGILE, MU, ORIGINAL, SIGMA, SIGMA_RETURN, body, edit, failure, line_of
 
+from live import edits
 from live.edits import EditError, Registry, apply_module
 from vae import distribution, sample
 
@@ -30,6 +31,14 @@ def stopped_quickly(module, source):
     return error
 
 
+@pytest.fixture
+def by_steps(monkeypatch):
+    """The clock far away, so that the step budget is what stops a fast loop even on a loaded machine (there the
+    200,000 steps can take longer than the 0.5 s that would otherwise stop them first)."""
+    monkeypatch.setattr(edits, "APPLY_SECONDS", 2.5)
+
+
+@pytest.mark.usefixtures("by_steps")
 def test_an_endless_loop_in_a_function_is_stopped():
     source = body("    while True:\n        pass")
     error = stopped_quickly("vae.sample", source)
@@ -40,6 +49,7 @@ def test_an_endless_loop_in_a_function_is_stopped():
     )
 
 
+@pytest.mark.usefixtures("by_steps")
 def test_an_endless_loop_at_the_top_level_is_stopped():
     source = ORIGINAL["vae.sample"] + "\nwhile True:\n    pass\n"
     error = stopped_quickly("vae.sample", source)
@@ -63,6 +73,7 @@ def test_endless_recursion_is_an_error():
     assert error.message.startswith("reparameterize raised RecursionError on line ")
 
 
+@pytest.mark.usefixtures("by_steps")
 def test_except_exception_cannot_swallow_the_stop(monkeypatch):
     monkeypatch.setattr(sample, "stop_caught", False, raising=False)
     loop = [
@@ -78,6 +89,7 @@ def test_except_exception_cannot_swallow_the_stop(monkeypatch):
     assert sample.stop_caught is False
 
 
+@pytest.mark.usefixtures("by_steps")
 def test_a_bare_except_that_catches_the_stop_is_still_refused():
     source = body("    try:\n        while True:\n            pass\n    except:\n        return mu")
     assert "200,000 steps" in stopped_quickly("vae.sample", source).message

@@ -8,6 +8,7 @@ how long until the held-out codes separate (10-NN accuracy ≥ 0.5), and the neg
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import sys
 from pathlib import Path
@@ -75,8 +76,10 @@ def trainer(settings: loop.Settings, folder: Path = FOLDER) -> loop.Trainer:
 
 
 def run(coroutine):
-    """Run one of the loop's coroutines to its end (the page awaits them in Pyodide's event loop instead)."""
-    return asyncio.run(coroutine)
+    """Run one of the loop's coroutines to its end (the page awaits them in Pyodide's event loop instead), on a
+    thread of its own: a caller may have an event loop running already (Playwright's, in the tests' workers)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 # ## What the README reports, measured with the loop here
