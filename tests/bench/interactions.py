@@ -5,8 +5,15 @@ import itertools
 import math
 import random
 
-from tests.bench.page_js import JS_MEASURE, JS_PLACEHOLDERS, JS_STROKES
-from tests.bench.settings import FOUR, SETTLE_TIMEOUT_MS, STROKE_PERIOD_MS, STROKE_POINTS, strokes_section
+from tests.bench.page_js import JS_ARM, JS_ARMED, JS_MEASURE, JS_PLACEHOLDERS, JS_STROKES
+from tests.bench.settings import (
+    FOUR,
+    MOUSE_SECTION,
+    SETTLE_TIMEOUT_MS,
+    STROKE_PERIOD_MS,
+    STROKE_POINTS,
+    strokes_section,
+)
 
 
 def hover_events(n, rng):
@@ -64,6 +71,34 @@ def bench_interactions(results, target, settings):
             page.wait_for_selector("html[data-busy=false]", state="attached", timeout=SETTLE_TIMEOUT_MS)
         measured = page.evaluate(JS_MEASURE, {"targetId": element, "events": events, "timeoutMs": SETTLE_TIMEOUT_MS})
         interaction_rows(results, target, section, key, label, measured)
+
+
+def mouse_hover_lists(n):
+    """The latent hovers a driver's mouse makes, the same in every engine: a first, five unmeasured, then `n`."""
+    rng = random.Random(20240601)
+    return {"first": hover_events(1, rng), "warmup": hover_events(5, rng), "hover": hover_events(n, rng)}
+
+
+def bench_mouse_hovers(results, target, settings):
+    """Latent hovers moved by Playwright's mouse (a real pointer, not an event dispatched in the page), measured as
+    Firefox's are (tests/bench/engines.py): after the dispatched ones, so its five unmeasured hovers suffice."""
+    page, lists = target.page, mouse_hover_lists(settings["hover"])
+    plot = page.locator("#latent-plot")
+    plot.scroll_into_view_if_needed()
+    box, last, measured = plot.bounding_box(), None, []
+    for name in ("warmup", "hover"):
+        for _, fx, fy in lists[name]:
+            x, y = round(box["x"] + fx * box["width"]), round(box["y"] + fy * box["height"])
+            if (x, y) == last:
+                x += 1  # the pointer must move for a pointermove
+            page.evaluate(JS_ARM, {"targetId": "latent-plot", "timeoutMs": SETTLE_TIMEOUT_MS})
+            page.mouse.move(x, y)
+            figures = page.evaluate(JS_ARMED)
+            if name == "hover":
+                measured.append(figures)
+            last = (x, y)
+    interaction_rows(results, target, target.section(MOUSE_SECTION), "mouse_hover", "latent hover (pointermove)",
+                     measured)  # fmt: skip
 
 
 def interaction_rows(results, target, section, key, label, measured):
