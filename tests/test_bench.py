@@ -99,13 +99,13 @@ def test_decode_hash(benchmark):
 
 @pytest.mark.browser
 def test_the_page_benchmark_measures_everything(tmp_path):
-    """`python -m tests.bench` runs end to end, Firefox ESR beside Chromium; every figure is measured (timings are
-    never judged). `--check` is each phase with a handful of inputs: the same code as `--quick`, in a third of the
-    time."""
+    """`python -m tests.bench` runs end to end, Firefox ESR beside Chromium (the default); every figure is measured
+    (timings are never judged). `--check` is each phase with a handful of inputs: the same code as `--quick`, in a
+    third of the time."""
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.bench", "--check", "--engines", "chromium,firefox", "--json", str(out)],
+        [sys.executable, "-m", "tests.bench", "--check", "--json", str(out)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -191,11 +191,14 @@ def test_the_page_benchmark_measures_everything(tmp_path):
     for key in ("mouse_hover", "floor:mouse_hover", "firefox:mouse_hover", "firefox:floor:mouse_hover"):
         assert metrics[key]["n"] == settings["hover"], key
     engines = report["comparison"]["engines"]
-    assert len(engines) == 8
+    assert len(engines) == 9
     for row in engines:
         for engine in ("chromium", "firefox"):
             assert isinstance(row[engine], float) and math.isfinite(row[engine]), (row, engine)
-            assert row[engine] > 0 or row["key"] == "mouse_hover-floor", (row, engine)
+            if row["key"] == "mouse_hover_queued":  # the wait before dispatch may round to 0
+                assert row[engine] >= 0, (row, engine)
+            elif row["key"] != "mouse_hover-floor":  # a difference: either sign
+                assert row[engine] > 0, (row, engine)
     assert "Firefox" in proc.stdout.split("engines:")[-1]
 
 

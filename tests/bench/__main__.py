@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.bench.compare import comparison_text, comparisons, engine_rows, engine_text
 from tests.bench.core import bench_core
-from tests.bench.engines import ENGINES, bench_firefox, firefox_targets
+from tests.bench.engines import ENGINES, FIREFOX, bench_firefox, firefox_targets
 from tests.bench.interactions import bench_interactions, bench_mouse_hovers, bench_strokes
 from tests.bench.loads import Errors, bench_loads, breakdown, breakdown_table, prime_server
 from tests.bench.memory import bench_memory
@@ -39,9 +39,9 @@ def main(argv=None):
     )
     parser.add_argument(
         "--engines",
-        default="chromium",
+        default="chromium,firefox",
         help="comma-separated, chromium first: chromium (every phase) and firefox (Firefox ESR's cold loads and "
-        "latent hovers, beside Chromium's)",
+        "latent hovers, beside Chromium's; default: both)",
     )
     args = parser.parse_args(argv)
     engines = args.engines.split(",")
@@ -87,6 +87,10 @@ def main(argv=None):
 
     if not Path(CHROMIUM).exists():
         print(f"error: {CHROMIUM} is missing: run `make setup` (it installs Debian's chromium)", file=sys.stderr)
+        return 2
+    if "firefox" in engines and not Path(FIREFOX).exists():
+        print(f"error: {FIREFOX} is missing: run `make setup` (it installs Debian's firefox-esr), or bench "
+              "--engines chromium", file=sys.stderr)  # fmt: skip
         return 2
     errors = Errors()
     failures = []

@@ -10,6 +10,7 @@ Bytes on the wire, warm reloads and the other phases stay Chromium's. Figures ar
 "firefox:floor:"."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests.bench.settings import MOUSE_SECTION, READY_TIMEOUT_MS, SETTLE_TIMEOUT
 from tests.bench.targets import Target
 
 ENGINES = ("chromium", "firefox")
+FIREFOX = os.environ.get("FIREFOX", "/usr/bin/firefox-esr")  # as tests/engines/firefox-browser.mjs launches
 SCRIPT = Path(__file__).with_name("firefox.mjs")
 LOAD_SECTION = "load (headless Firefox ESR, serve.py on loopback, fresh profile each)"
 
@@ -33,7 +35,7 @@ def firefox_targets():
 def bench_firefox(results, current_url, floor_url, settings, errors):
     """This checkout's cold loads (settings["runs"]) and the floor's (one), then each one's latent hovers, as
     Chromium's are measured (a first hover on its own row, five unmeasured, then settings["hover"]).
-    Returns Firefox's version."""
+    Returns Firefox's name and version."""
     current, floor = firefox_targets()
     plan = {
         "scripts": {"loadInit": JS_LOAD_INIT, "loadResult": JS_LOAD_RESULT, "arm": JS_ARM, "armed": JS_ARMED,
@@ -58,7 +60,7 @@ def bench_firefox(results, current_url, floor_url, settings, errors):
         got = out["targets"][target.name]
         report_loads(results, target, [checked(record, errors) for record in got["loads"]])
         report_hovers(results, target, got["hovers"])
-    return out["version"]
+    return f"Firefox {out['version'].split('/')[-1]}"  # BiDi says "firefox/153.8.0"
 
 
 def report_loads(results, target, cold):

@@ -115,16 +115,21 @@ def interaction_rows(results, target, section, key, label, measured):
     else:  # the floor does all its work in the handler: every event counts
         done = measured
     results.add(section, p + key, f"{label}: total", "ms", [m["total"] for m in done])
+    driven = bool(done) and all("queued" in m for m in done)  # a driver's input (JS_ARM), not one dispatched in JS
     parts = (
         ("handler", "event handler (sync, in dispatch)"),
         ("work", "work after the handler until data-busy=false"),
         ("present", "until that result's frame is rendered"),
     )
     for part, part_label in parts:
-        # The floor's work after the handler is 0 by design: "span" rows may be 0 (kind "time" may not).
-        kind = "time" if target.busy_signal else "span"
+        # The floor's work after the handler is 0 by design, and a driver's event runs the page's work inside its
+        # dispatch (microtasks after each listener), so it may be 0 too: "span" rows may be 0 ("time" rows may not).
+        kind = "time" if target.busy_signal and not driven else "span"
         results.add(section, f"{p}{key}_{part}", f"  of which: {part_label}", "ms", [m[part] for m in done],
                     kind=kind)  # fmt: skip
+    if driven:  # it may wait in the browser before its dispatch
+        label = "  before it: event created → dispatched (not in the total)"
+        results.add(section, f"{p}{key}_queued", label, "ms", [m["queued"] for m in done], kind="span")
     label = "  frames begun until repainted (1 = the next frame)"
     results.add(section, f"{p}{key}_frames", label, "ratio", [m["frames"] for m in done], kind="count")
     results.details[f"{p}interaction_{key}"] = done

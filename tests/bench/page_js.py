@@ -193,7 +193,9 @@ JS_MEASURE = (
 # BiDi): JS_ARM waits until the page is idle, then a random phase of the frame, and listens for the next pointermove
 # on window, first (capture: t0, its dispatch) and last (bubbling: its handlers done); the driver then moves the
 # pointer, and JS_ARMED returns that event's figures as JS_MEASURE's, plus `queued`: from the event's creation to
-# its dispatch.
+# its dispatch. A real event runs microtasks after each listener, so the page's work can start and even end
+# before the bubbling listener: "handler" then includes it, and whether it set data-busy="true" is read from a
+# MutationObserver (called before the page's own microtasks, queued after the attribute was set).
 JS_ARM = (
     """async ({ targetId, timeoutMs }) => {"""
     + JS_HELPERS
@@ -202,14 +204,24 @@ JS_ARM = (
   await afterFrame();
   await sleep(Math.random() * 16.7);
   globalThis[Symbol.for('vae-bench-input')] = new Promise((resolve, reject) => {
-    let t0 = null;
+    let t0 = null, busied = false;
     const timer = setTimeout(() => reject(new Error(`no pointermove reached #${targetId} in ${timeoutMs} ms`)),
                              timeoutMs);
+    const watch = new MutationObserver((records) => {
+      busied ||= busyOf(root) || records.some((r) => r.oldValue === 'true');
+    });
+    watch.observe(root, { attributes: true, attributeFilter: ['data-busy'], attributeOldValue: true });
     const first = () => { t0 = performance.now(); };
     const last = (event) => {
       const handled = performance.now();
       clearTimeout(timer);
-      repainted(t0, handled, busyOf(root), timeoutMs, `a pointermove on #${targetId}`, null).then(
+      watch.disconnect();
+      if (!document.getElementById(targetId).contains(event.target)) {
+        reject(new Error(`the pointer moved onto ${event.target.tagName}#${event.target.id}, not #${targetId}`));
+        return;
+      }
+      const started = busied || busyOf(root);
+      repainted(t0, handled, started, timeoutMs, `a pointermove on #${targetId}`, null).then(
         (figures) => resolve({ ...figures, queued: t0 - event.timeStamp }), reject);
     };
     window.addEventListener('pointermove', first, { capture: true, once: true });

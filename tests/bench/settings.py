@@ -117,6 +117,7 @@ ENGINE_COMPARED = (
     ("input_answered", "cold", "median", "input answered from, cold", "s"),
     ("mouse_hover", "", "median", "latent hover → repainted", "ms"),
     ("mouse_hover", "", "p95", "latent hover → repainted", "ms"),
+    ("mouse_hover_queued", "", "median", "  before it: event created → dispatched", "ms"),
     ("floor:mouse_hover", "", "median", "floor page: hover → repainted", "ms"),
     ("floor:mouse_hover", "", "p95", "floor page: hover → repainted", "ms"),
 )
