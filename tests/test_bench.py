@@ -191,7 +191,7 @@ def test_the_page_benchmark_measures_everything(tmp_path):
     for key in ("mouse_hover", "floor:mouse_hover", "firefox:mouse_hover", "firefox:floor:mouse_hover"):
         assert metrics[key]["n"] == settings["hover"], key
     engines = report["comparison"]["engines"]
-    assert len(engines) == 9
+    assert len(engines) == 11
     for row in engines:
         for engine in ("chromium", "firefox"):
             assert isinstance(row[engine], float) and math.isfinite(row[engine]), (row, engine)

@@ -214,6 +214,12 @@ def main(argv=None):
         "interaction latency: PointerEvents dispatched from page.evaluate at a random phase of the frame; 'total' "
         "ends after the first frame painted once data-busy is false (rAF, then a posted task)"
     )
+    if "firefox" in engines:
+        results.note(
+            "hovers by the driver's mouse (Playwright's in Chromium, puppeteer's over WebDriver BiDi in Firefox): a "
+            "real pointer; 'total' from the event's dispatch (a capturing listener on window), the page's work inside "
+            "it; the event's wait before dispatch on its own row"
+        )
     results.note(
         f"strokes: {settings['stroke_points']} positions per stroke, one event due every {STROKE_PERIOD_MS:g} ms, "
         "those due dispatched together at each frame's rAF; per-frame work = their handlers + the work until "

@@ -130,6 +130,8 @@ def interaction_rows(results, target, section, key, label, measured):
     if driven:  # it may wait in the browser before its dispatch
         label = "  before it: event created → dispatched (not in the total)"
         results.add(section, f"{p}{key}_queued", label, "ms", [m["queued"] for m in done], kind="span")
+        label = "  from the event's creation: created → repainted"
+        results.add(section, f"{p}{key}_created", label, "ms", [m["queued"] + m["total"] for m in done])
     label = "  frames begun until repainted (1 = the next frame)"
     results.add(section, f"{p}{key}_frames", label, "ratio", [m["frames"] for m in done], kind="count")
     results.details[f"{p}interaction_{key}"] = done

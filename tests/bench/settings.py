@@ -118,6 +118,8 @@ ENGINE_COMPARED = (
     ("mouse_hover", "", "median", "latent hover → repainted", "ms"),
     ("mouse_hover", "", "p95", "latent hover → repainted", "ms"),
     ("mouse_hover_queued", "", "median", "  before it: event created → dispatched", "ms"),
+    ("mouse_hover_created", "", "median", "  from the event's creation to the repaint", "ms"),
+    ("mouse_hover_created", "", "p95", "  from the event's creation to the repaint", "ms"),
     ("floor:mouse_hover", "", "median", "floor page: hover → repainted", "ms"),
     ("floor:mouse_hover", "", "p95", "floor page: hover → repainted", "ms"),
 )
