@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the tests.bench package, however pytest started
 from page import artifacts, state
 from tests.bench.__main__ import main
-from tests.bench.compare import comparison_text, comparisons
+from tests.bench.compare import comparison_text, comparisons, engine_rows, engine_text
 from tests.bench.interactions import bench_interactions, stroke_paths
 from tests.bench.loads import Errors, bench_loads, breakdown, breakdown_table, load_segments
 from tests.bench.results import Results, columns, ratio
@@ -99,8 +99,9 @@ def test_decode_hash(benchmark):
 
 @pytest.mark.browser
 def test_the_page_benchmark_measures_everything(tmp_path):
-    """`python -m tests.bench` runs end to end; every figure is measured (timings are never judged). `--check` is
-    each phase with a handful of inputs: the same code as `--quick`, in a third of the time."""
+    """`python -m tests.bench` runs end to end, Firefox ESR beside Chromium (the default); every figure is measured
+    (timings are never judged). `--check` is each phase with a handful of inputs: the same code as `--quick`, in a
+    third of the time."""
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run(
@@ -109,7 +110,7 @@ def test_the_page_benchmark_measures_everything(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=360,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -137,6 +138,15 @@ def test_the_page_benchmark_measures_everything(tmp_path):
         "vq_draw",
         "vq_paint",
         "vq_strokes_work",
+        "mouse_hover",
+        "floor:mouse_hover",
+        "firefox:useful_paint/cold",
+        "firefox:ready/cold",
+        "firefox:input_answered/cold",
+        "firefox:first_hover",
+        "firefox:mouse_hover",
+        "firefox:floor:ready/cold",
+        "firefox:floor:mouse_hover",
     ]
     missing = [key for key in required if key not in metrics]
     assert missing == [], f"not measured: {missing}"
@@ -173,6 +183,23 @@ def test_the_page_benchmark_measures_everything(tmp_path):
     assert floor["vq_paint"]["floor"]["p95"] == floor["draw"]["floor"]["p95"] > 0
     assert floor["vq_draw"]["current_minus_floor_p95"] is not None
     assert "VAE Explainer benchmark (check)" in proc.stdout and "[core (CPython)]" in proc.stdout
+    # Firefox: a cold load per run, each in a fresh profile, then every hover by the mouse measured until repainted,
+    # on the page and on the floor page, as Chromium's hovers by the mouse; the engines side by side.
+    assert report["engines"] == ["chromium", "firefox"] and report["machine"]["firefox"]
+    assert metrics["firefox:ready/cold"]["n"] == metrics["firefox:useful_paint/cold"]["n"] == settings["runs"]
+    assert metrics["firefox:input_answered/cold"]["max"] < min(metrics["firefox:ready/cold"]["samples"])
+    for key in ("mouse_hover", "floor:mouse_hover", "firefox:mouse_hover", "firefox:floor:mouse_hover"):
+        assert metrics[key]["n"] == settings["hover"], key
+    engines = report["comparison"]["engines"]
+    assert len(engines) == 11
+    for row in engines:
+        for engine in ("chromium", "firefox"):
+            assert isinstance(row[engine], float) and math.isfinite(row[engine]), (row, engine)
+            if row["key"] == "mouse_hover_queued":  # the wait before dispatch may round to 0
+                assert row[engine] >= 0, (row, engine)
+            elif row["key"] != "mouse_hover-floor":  # a difference: either sign
+                assert row[engine] > 0, (row, engine)
+    assert "Firefox" in proc.stdout.split("engines:")[-1]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -287,6 +314,28 @@ def test_comparisons_and_their_text():
     assert strokes["current"]["p95"] == 7.0 and strokes["current_meets_bar"] is True  # an absolute bar: ≤ 8 ms
     text = comparison_text(comp, {"baseline": "baseline b", "current": "current c", "floor": "floor"})
     assert "current/baseline" in text and "+10.0 ms" in text and "OVER" in text and "0.50" in text
+
+
+def test_engine_rows_side_by_side():
+    results = Results()
+    for prefix, scale in (("", 1.0), ("firefox:", 2.0)):
+        results.add("load", prefix + "ready", "ready", "s", [1.0 * scale, 3.0 * scale], "cold")
+        results.add("i", prefix + "mouse_hover", "hover", "ms", [10.0 * scale, 20.0 * scale])
+        results.add("i", prefix + "floor:mouse_hover", "hover", "ms", [5.0, 8.0])
+    rows = {(r["key"], r["stat"]): r for r in engine_rows(results, ["chromium", "firefox"])}
+    assert rows["ready", "median"]["chromium"] == 2.0 and rows["ready", "median"]["firefox"] == 4.0
+    assert rows["useful_paint", "median"]["firefox"] is None  # not measured: n/a, never an error
+    above = rows["mouse_hover-floor", "p95"]
+    assert above["chromium"] == pytest.approx(12.0) and above["firefox"] == pytest.approx(32.0)
+    text = engine_text(list(rows.values()), ["chromium", "firefox"])
+    assert text.splitlines()[0].split()[-2:] == ["chromium", "firefox"] and "n/a" in text and "32.0 ms" in text
+
+
+def test_engines_are_refused_unless_chromium_comes_first(capsys):
+    for engines in ("firefox", "chromium,webkit", "chromium,firefox,firefox"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--quick", "--engines", engines])
+        assert exit_info.value.code == 2 and "--engines must be chromium" in capsys.readouterr().err
 
 
 def test_stroke_paths():

@@ -7,13 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from tests.bench.compare import comparison_text, comparisons
+from tests.bench.compare import comparison_text, comparisons, engine_rows, engine_text
 from tests.bench.core import bench_core
-from tests.bench.interactions import bench_interactions, bench_strokes
+from tests.bench.engines import ENGINES, FIREFOX, bench_firefox, firefox_targets
+from tests.bench.interactions import bench_interactions, bench_mouse_hovers, bench_strokes
 from tests.bench.loads import Errors, bench_loads, breakdown, breakdown_table, prime_server
 from tests.bench.memory import bench_memory
 from tests.bench.results import Results, machine, table
-from tests.bench.settings import BENCH_ARGS, MODES, STROKE_PERIOD_MS, VQ_SECTION, strokes_section
+from tests.bench.settings import BENCH_ARGS, MODES, MOUSE_SECTION, STROKE_PERIOD_MS, VQ_SECTION, strokes_section
 from tests.bench.targets import Target, baseline_worktree, checkout_label, describe, floor_server, start_checkout_server
 from tests.bench.views import bench_in_page, bench_kl_view, bench_vq_view
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, stop_server
@@ -36,7 +37,16 @@ def main(argv=None):
         help="also bench REV (a git worktree under build/, served by its own serve.py) in the same run: loads "
         "interleaved with this checkout's, and each figure as a ratio current/baseline",
     )
+    parser.add_argument(
+        "--engines",
+        default="chromium,firefox",
+        help="comma-separated, chromium first: chromium (every phase) and firefox (Firefox ESR's cold loads and "
+        "latent hovers, beside Chromium's; default: both)",
+    )
     args = parser.parse_args(argv)
+    engines = args.engines.split(",")
+    if engines[0] != "chromium" or not set(engines) <= set(ENGINES) or len(set(engines)) != len(engines):
+        parser.error(f"--engines must be chromium, then any of {', '.join(ENGINES[1:])}: not {args.engines!r}")
     mode = "check" if args.check else "quick" if args.quick else "full"
     settings = dict(MODES[mode])
     if args.runs is not None:
@@ -77,6 +87,10 @@ def main(argv=None):
 
     if not Path(CHROMIUM).exists():
         print(f"error: {CHROMIUM} is missing: run `make setup` (it installs Debian's chromium)", file=sys.stderr)
+        return 2
+    if "firefox" in engines and not Path(FIREFOX).exists():
+        print(f"error: {FIREFOX} is missing: run `make setup` (it installs Debian's firefox-esr), or bench "
+              "--engines chromium", file=sys.stderr)  # fmt: skip
         return 2
     errors = Errors()
     failures = []
@@ -138,6 +152,15 @@ def main(argv=None):
                          (target.prefix + "draw", "drawing (pointerdown/move): total", "ms")],
                         bench_interactions, results, target, settings,
                     )  # fmt: skip
+                if "firefox" in engines:  # the hovers Firefox gets, from the driver's mouse, to read beside them
+                    for target in ready:
+                        if target.name in ("current", "floor"):
+                            phase(
+                                f"hovers by the mouse ({target.name})",
+                                target.section(MOUSE_SECTION),
+                                [(target.prefix + "mouse_hover", "latent hover (pointermove): total", "ms")],
+                                bench_mouse_hovers, results, target, settings,
+                            )  # fmt: skip
                 for target in ready:
                     phase(
                         f"strokes ({target.name})",
@@ -175,12 +198,28 @@ def main(argv=None):
                     current.context.close()
             finally:
                 browser.close()
+        if "firefox" in engines:  # after Chromium has closed, so that the two do not share the CPU
+            firefox, firefox_floor = firefox_targets()
+            info["firefox"] = phase(
+                "Firefox ESR (cold loads, then hovers by the mouse)",
+                firefox.section("Firefox ESR"),
+                [(t.prefix + key, label, unit) for t in (firefox, firefox_floor) for key, label, unit in (
+                    ("ready", "load → interactive (data-ready)", "s"),
+                    ("mouse_hover", "latent hover (pointermove): total", "ms"))],
+                bench_firefox, results, current.url, floor.url, settings, errors,
+            )  # fmt: skip
     if errors.items:
         results.note(f"{len(errors.items)} console/page errors, first: {errors.items[0]}")
     results.note(
         "interaction latency: PointerEvents dispatched from page.evaluate at a random phase of the frame; 'total' "
         "ends after the first frame painted once data-busy is false (rAF, then a posted task)"
     )
+    if "firefox" in engines:
+        results.note(
+            "hovers by the driver's mouse (Playwright's in Chromium, puppeteer's over WebDriver BiDi in Firefox): a "
+            "real pointer; 'total' from the event's dispatch (a capturing listener on window), the page's work inside "
+            "it; the event's wait before dispatch on its own row"
+        )
     results.note(
         f"strokes: {settings['stroke_points']} positions per stroke, one event due every {STROKE_PERIOD_MS:g} ms, "
         "those due dispatched together at each frame's rAF; per-frame work = their handlers + the work until "
@@ -203,9 +242,15 @@ def main(argv=None):
     if text:
         print()
         print(text)
+    if len(engines) > 1:
+        comp["engines"] = engine_rows(results, engines)
+        print()
+        print(f"engines: {info['chromium']}; {info.get('firefox') or 'Firefox (not measured)'}")
+        print(engine_text(comp["engines"], engines))
     payload = {
         "machine": info,
         "mode": mode,
+        "engines": engines,
         "settings": settings,
         "checkouts": checkouts,
         "metrics": results.metrics,

@@ -2,7 +2,7 @@
 their tables (the pure helpers are unit-tested in tests/test_bench.py)."""
 
 from tests.bench.results import columns, fmt, ratio
-from tests.bench.settings import COMPARED, FLOOR_COMPARED, STROKES_BAR_MS
+from tests.bench.settings import COMPARED, ENGINE_COMPARED, ENGINE_PREFIXES, FLOOR_COMPARED, STROKES_BAR_MS
 
 
 def row_of(results, key, cache=""):
@@ -41,6 +41,31 @@ def comparisons(results, targets):
             rows.append(entry)
         out["floor"] = rows
     return out
+
+
+def engine_rows(results, engines):
+    """This checkout in each engine, side by side (ENGINE_COMPARED), then each one's hover p95 above its own floor's."""
+    rows = []
+    for key, cache, stat, label, unit in ENGINE_COMPARED:
+        values = {}
+        for engine in engines:
+            m = row_of(results, ENGINE_PREFIXES[engine] + key, cache)
+            values[engine] = m and m[stat]
+        rows.append({"key": key, "cache": cache, "stat": stat, "label": label, "unit": unit, **values})
+    p95 = {(r["key"], r["stat"]): r for r in rows}
+    above = {"key": "mouse_hover-floor", "cache": "", "stat": "p95", "label": "latent hover, p95 − floor p95",
+             "unit": "ms"}  # fmt: skip
+    for engine in engines:
+        a, b = p95["mouse_hover", "p95"][engine], p95["floor:mouse_hover", "p95"][engine]
+        above[engine] = None if a is None or b is None else a - b
+    return [*rows, above]
+
+
+def engine_text(rows, engines):
+    header = ["metric (driver's mouse for hovers)", "stat", *engines]
+    cells = [[r["label"], "p50" if r["stat"] == "median" else "p95", *(fmt(r[e], r["unit"]) for e in engines)]
+             for r in rows]  # fmt: skip
+    return columns(header, cells, right=set(range(2, len(header))))
 
 
 def comparison_text(comp, labels):

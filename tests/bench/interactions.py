@@ -5,8 +5,15 @@ import itertools
 import math
 import random
 
-from tests.bench.page_js import JS_MEASURE, JS_PLACEHOLDERS, JS_STROKES
-from tests.bench.settings import FOUR, SETTLE_TIMEOUT_MS, STROKE_PERIOD_MS, STROKE_POINTS, strokes_section
+from tests.bench.page_js import JS_ARM, JS_ARMED, JS_MEASURE, JS_PLACEHOLDERS, JS_STROKES
+from tests.bench.settings import (
+    FOUR,
+    MOUSE_SECTION,
+    SETTLE_TIMEOUT_MS,
+    STROKE_PERIOD_MS,
+    STROKE_POINTS,
+    strokes_section,
+)
 
 
 def hover_events(n, rng):
@@ -66,6 +73,34 @@ def bench_interactions(results, target, settings):
         interaction_rows(results, target, section, key, label, measured)
 
 
+def mouse_hover_lists(n):
+    """The latent hovers a driver's mouse makes, the same in every engine: a first, five unmeasured, then `n`."""
+    rng = random.Random(20240601)
+    return {"first": hover_events(1, rng), "warmup": hover_events(5, rng), "hover": hover_events(n, rng)}
+
+
+def bench_mouse_hovers(results, target, settings):
+    """Latent hovers moved by Playwright's mouse (a real pointer, not an event dispatched in the page), measured as
+    Firefox's are (tests/bench/engines.py): after the dispatched ones, so its five unmeasured hovers suffice."""
+    page, lists = target.page, mouse_hover_lists(settings["hover"])
+    plot = page.locator("#latent-plot")
+    plot.scroll_into_view_if_needed()
+    box, last, measured = plot.bounding_box(), None, []
+    for name in ("warmup", "hover"):
+        for _, fx, fy in lists[name]:
+            x, y = round(box["x"] + fx * box["width"]), round(box["y"] + fy * box["height"])
+            if (x, y) == last:
+                x += 1  # the pointer must move for a pointermove
+            page.evaluate(JS_ARM, {"targetId": "latent-plot", "timeoutMs": SETTLE_TIMEOUT_MS})
+            page.mouse.move(x, y)
+            figures = page.evaluate(JS_ARMED)
+            if name == "hover":
+                measured.append(figures)
+            last = (x, y)
+    interaction_rows(results, target, target.section(MOUSE_SECTION), "mouse_hover", "latent hover (pointermove)",
+                     measured)  # fmt: skip
+
+
 def interaction_rows(results, target, section, key, label, measured):
     """The rows of one JS_MEASURE run: the total, its parts and the frames, over the events that started work."""
     p = target.prefix
@@ -80,16 +115,23 @@ def interaction_rows(results, target, section, key, label, measured):
     else:  # the floor does all its work in the handler: every event counts
         done = measured
     results.add(section, p + key, f"{label}: total", "ms", [m["total"] for m in done])
+    driven = bool(done) and all("queued" in m for m in done)  # a driver's input (JS_ARM), not one dispatched in JS
     parts = (
         ("handler", "event handler (sync, in dispatch)"),
         ("work", "work after the handler until data-busy=false"),
         ("present", "until that result's frame is rendered"),
     )
     for part, part_label in parts:
-        # The floor's work after the handler is 0 by design: "span" rows may be 0 (kind "time" may not).
-        kind = "time" if target.busy_signal else "span"
+        # The floor's work after the handler is 0 by design, and a driver's event runs the page's work inside its
+        # dispatch (microtasks after each listener), so it may be 0 too: "span" rows may be 0 ("time" rows may not).
+        kind = "time" if target.busy_signal and not driven else "span"
         results.add(section, f"{p}{key}_{part}", f"  of which: {part_label}", "ms", [m[part] for m in done],
                     kind=kind)  # fmt: skip
+    if driven:  # it may wait in the browser before its dispatch
+        label = "  before it: event created → dispatched (not in the total)"
+        results.add(section, f"{p}{key}_queued", label, "ms", [m["queued"] for m in done], kind="span")
+        label = "  from the event's creation: created → repainted"
+        results.add(section, f"{p}{key}_created", label, "ms", [m["queued"] + m["total"] for m in done])
     label = "  frames begun until repainted (1 = the next frame)"
     results.add(section, f"{p}{key}_frames", label, "ratio", [m["frames"] for m in done], kind="count")
     results.details[f"{p}interaction_{key}"] = done

@@ -129,7 +129,13 @@ def load(page, navigate, errors_seen):
             if attempt == 2 or "context was destroyed" not in str(error):
                 raise
             page.wait_for_timeout(50)
-    marks = record["marks"]
+    return checked(record, errors_seen)
+
+
+def checked(record, errors_seen):
+    """A load record from JS_LOAD_RESULT (in any engine), its useful paint made the one seen on screen; raises if
+    the page did not become useful and interactive."""
+    marks = record.get("marks", {})
     if "useful paint" in marks:
         # Nothing is on screen before the first contentful paint (a presentation time), which can come after
         # the end of the frame the page rendered first: useful paint is the later of the two.

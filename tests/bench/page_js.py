@@ -140,6 +140,23 @@ JS_HELPERS = """
   const pointer = (type, el, fx, fy, buttons) => new PointerEvent(type, {
     ...center(el, fx, fy), bubbles: true, cancelable: true, composed: true, pointerId: 1,
     pointerType: 'mouse', isPrimary: true, button: type === 'pointermove' ? -1 : 0, buttons });
+  // One input's figures, from t0 (its dispatch) and `handled` (its handlers done): the work until data-busy="false"
+  // and the wait until the next frame has been rendered (rAF, then a posted task), counting the animation frames
+  // begun meanwhile (1 = the very next frame).
+  const repainted = async (t0, handled, started, timeoutMs, what, also) => {
+    let frames = 0, counting = true;
+    const count = () => {
+      if (!counting) return;
+      frames++;
+      requestAnimationFrame(count);
+    };
+    requestAnimationFrame(count);
+    const idleAt = await idle(timeoutMs, what, also);
+    const paintAt = await afterFrame();
+    counting = false;
+    return { started, total: paintAt - t0, handler: handled - t0, work: idleAt - handled, present: paintAt - idleAt,
+             frames };
+  };
 """
 
 # One measured interaction per item: [type, fx, fy] with fx, fy fractions of the target's box. Each starts
@@ -166,22 +183,53 @@ JS_MEASURE = (
     const handled = performance.now();
     const started = busyOf(root) || (also && busyOf(also));
     if (type === 'pointerup') { out.push(null); continue; }
-    let frames = 0, counting = true;
-    const count = () => {
-      if (!counting) return;
-      frames++;
-      requestAnimationFrame(count);
-    };
-    requestAnimationFrame(count);
-    const idleAt = await idle(timeoutMs, `a ${type} on #${targetId}`, also);
-    const paintAt = await afterFrame();
-    counting = false;
-    out.push({ started, total: paintAt - t0, handler: handled - t0, work: idleAt - handled,
-               present: paintAt - idleAt, frames });
+    out.push(await repainted(t0, handled, started, timeoutMs, `a ${type} on #${targetId}`, also));
   }
   return out;
 }"""
 )
+
+# The same measurement for input from outside the page (a driver's real pointer, as puppeteer's mouse over WebDriver
+# BiDi): JS_ARM waits until the page is idle, then a random phase of the frame, and listens for the next pointermove
+# on window, first (capture: t0, its dispatch) and last (bubbling: its handlers done); the driver then moves the
+# pointer, and JS_ARMED returns that event's figures as JS_MEASURE's, plus `queued`: from the event's creation to
+# its dispatch. A real event runs microtasks after each listener, so the page's work can start and even end
+# before the bubbling listener: "handler" then includes it, and whether it set data-busy="true" is read from a
+# MutationObserver (called before the page's own microtasks, queued after the attribute was set).
+JS_ARM = (
+    """async ({ targetId, timeoutMs }) => {"""
+    + JS_HELPERS
+    + """
+  await idle(timeoutMs, 'the previous event', null, true);
+  await afterFrame();
+  await sleep(Math.random() * 16.7);
+  globalThis[Symbol.for('vae-bench-input')] = new Promise((resolve, reject) => {
+    let t0 = null, busied = false;
+    const timer = setTimeout(() => reject(new Error(`no pointermove reached #${targetId} in ${timeoutMs} ms`)),
+                             timeoutMs);
+    const watch = new MutationObserver((records) => {
+      busied ||= busyOf(root) || records.some((r) => r.oldValue === 'true');
+    });
+    watch.observe(root, { attributes: true, attributeFilter: ['data-busy'], attributeOldValue: true });
+    const first = () => { t0 = performance.now(); };
+    const last = (event) => {
+      const handled = performance.now();
+      clearTimeout(timer);
+      watch.disconnect();
+      if (!document.getElementById(targetId).contains(event.target)) {
+        reject(new Error(`the pointer moved onto ${event.target.tagName}#${event.target.id}, not #${targetId}`));
+        return;
+      }
+      const started = busied || busyOf(root);
+      repainted(t0, handled, started, timeoutMs, `a pointermove on #${targetId}`, null).then(
+        (figures) => resolve({ ...figures, queued: t0 - event.timeStamp }), reject);
+    };
+    window.addEventListener('pointermove', first, { capture: true, once: true });
+    window.addEventListener('pointermove', last, { once: true });
+  });
+}"""
+)
+JS_ARMED = """async () => await globalThis[Symbol.for('vae-bench-input')]"""
 
 # Strokes at a hand's pace: for each stroke (fractions of the target's box), a pointerdown, the moves and a
 # pointerup, one event due every periodMs from the stroke's start. Input reaches pages aligned to animation

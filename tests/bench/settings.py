@@ -80,6 +80,10 @@ TARGETS = {
 }
 
 
+# Latent hovers moved by the driver's mouse, in each engine (tests/bench/engines.py).
+MOUSE_SECTION = "interaction: latent hover by the driver's mouse → repainted"
+
+
 def strokes_section(points):
     return f"strokes: 3 × {points} pointer positions, one every {STROKE_PERIOD_MS:g} ms"
 
@@ -104,6 +108,22 @@ COMPARED = (
     ("strokes_work", "", "median", "strokes: per-frame work", "ms"),
     ("strokes_work", "", "p95", "strokes: per-frame work", "ms"),
 )
+
+# With --engines: (metric key, cache, statistic, label, unit), each engine's side by side. The hovers are those of
+# the driver's mouse in every engine; the floor's are the floor page's in the same engine.
+ENGINE_COMPARED = (
+    ("useful_paint", "cold", "median", "first useful paint, cold", "s"),
+    ("ready", "cold", "median", "load → interactive (data-ready), cold", "s"),
+    ("input_answered", "cold", "median", "input answered from, cold", "s"),
+    ("mouse_hover", "", "median", "latent hover → repainted", "ms"),
+    ("mouse_hover", "", "p95", "latent hover → repainted", "ms"),
+    ("mouse_hover_queued", "", "median", "  before it: event created → dispatched", "ms"),
+    ("mouse_hover_created", "", "median", "  from the event's creation to the repaint", "ms"),
+    ("mouse_hover_created", "", "p95", "  from the event's creation to the repaint", "ms"),
+    ("floor:mouse_hover", "", "median", "floor page: hover → repainted", "ms"),
+    ("floor:mouse_hover", "", "p95", "floor page: hover → repainted", "ms"),
+)
+ENGINE_PREFIXES = {"chromium": "", "firefox": "firefox:"}
 
 # Against the floor page (issues 13 and 15): (metric key, the floor's key for the same gesture, label, allowed p95
 # above the floor's in ms or None, bar text). The floor repaints its one canvas in the handler of any pointer event,

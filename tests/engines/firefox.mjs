@@ -1,34 +1,24 @@
-// The cross-engine smoke scenario (steps.json) in Debian's Firefox ESR, driven over WebDriver BiDi by npm
-// puppeteer-core (Playwright cannot drive a stock Firefox, and no geckodriver is needed):
+// The cross-engine smoke scenario (steps.json) in Debian's Firefox ESR (launched as firefox-browser.mjs says):
 //
 //     node tests/engines/firefox.mjs URL OUT_DIR
 //
 // Prints one JSON object: each step's reading and time, the console errors, and the screenshots written to OUT_DIR.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import puppeteer from "puppeteer-core";
+import { launchFirefox, watchErrors } from "./firefox-browser.mjs";
 
 const [url, outDir] = process.argv.slice(2);
 const { steps, regions } = JSON.parse(readFileSync(new URL("./steps.json", import.meta.url), "utf-8"));
 const TIMEOUT_MS = 120_000;
 const VIEWPORT = { width: 1280, height: 800 };
 
-const browser = await puppeteer.launch({
-  browser: "firefox",
-  executablePath: process.env.FIREFOX || "/usr/bin/firefox-esr",
-  headless: true,
-  args: [`--width=${VIEWPORT.width}`, `--height=${VIEWPORT.height}`],
-  extraPrefsFirefox: { "browser.cache.disk.enable": false },
-});
+const browser = await launchFirefox(VIEWPORT);
 const errors = [];
 const result = { engine: "firefox", version: await browser.version(), steps: [], errors, screenshots: [] };
 try {
   const page = await browser.newPage();
   await page.setViewport(VIEWPORT);
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(String(error.message || error)));
+  watchErrors(page, errors);
   const started = Date.now();
   await page.goto(url, { waitUntil: "load" });
   let prev = {};
