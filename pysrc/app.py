@@ -235,7 +235,7 @@ class App:
         self.on(js.window, "hashchange", self.hash_changed)
         self.in_view = views.InView(STORIES)
         for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq"):
-            self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel))
+            self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel, reveal=True))
         self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
         self.on(self.dom.el("set-b"), "click", lambda e: self.set_interp_end(1))
         self.on(self.dom.el("interp-slider"), "input", lambda e: self.interpolation.slide(self, int(e.target.value)))
@@ -271,11 +271,14 @@ class App:
 
     # ---- panels ----
 
-    def toggle(self, panel, on=None):
+    def toggle(self, panel, on=None, reveal=False):
+        """Open or close a panel; `reveal` (a learner's press) brings an opened panel into view."""
         on = self.state.toggle(panel, on)
         self.show_panel(panel, on)
         self.request(encode=False)
         self.write_hash()
+        if on and reveal and panel in PANEL_SECTIONS:
+            views.bring_into_view(self.dom.el(PANEL_SECTIONS[panel]))
 
     def show_panel(self, panel, on):
         button = self.dom.el(f"{panel}-toggle")
@@ -314,7 +317,7 @@ class App:
     def share(self, event):
         self.write_hash()
         js.navigator.clipboard.writeText(js.location.href)
-        self.message("Link copied: it restores this drawing, z, ε and the open panels.")
+        self.dom.el("share-status").textContent = "Link copied: it restores this drawing, z, ε and the open panels."
 
     def follow_tool_link(self, event):
         """Article links scroll to the live part they talk about, open it if it is a panel, and flash it."""

@@ -12,7 +12,7 @@ import artifacts
 import distribution
 import latent_plot
 from svg import num
-from views import LoadError, fetch_bytes, fetch_text
+from views import LoadError, fetch_bytes, fetch_text, found
 
 NUDGE = 0.1  # latent units per arrow-key press
 
@@ -34,7 +34,7 @@ class LatentView:
 
     def draw_axes(self, app):
         """The plot's frame, ticks and layers, unless serve.py already drew them (then they are kept: no flicker)."""
-        if js.document.querySelector("#latent-base #scatter path") is not None:
+        if found(js.document.querySelector("#latent-base #scatter path")) is not None:
             return
         box = f"0 0 {app.plot.width} {app.plot.height}"
         base, overlay = app.dom.el("latent-base"), app.dom.el("latent-overlay")
@@ -58,7 +58,7 @@ class LatentView:
         app.plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
         self.draw_axes(app)
         scatter = app.dom.el("scatter")
-        if scatter.firstChild is None:
+        if found(scatter.firstChild) is None:
             scatter.innerHTML = latent_plot.scatter_markup(app.plot, mu, labels)
             app.dom.el("legend").innerHTML = latent_plot.legend_markup()
         js.performance.mark("vae:map-drawn")

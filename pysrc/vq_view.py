@@ -21,7 +21,7 @@ import quantizer
 import vq_details
 import vq_grid
 import vq_prior
-from views import LoadError, Runner, fetch_bytes, fetch_text, jsobj, onnx_session
+from views import LoadError, Runner, fetch_bytes, fetch_text, found, jsobj, onnx_session
 
 FOLDER = "models/vq/"
 ENCODER, DECODER = FOLDER + "encoder.onnx", FOLDER + "decoder.onnx"
@@ -117,7 +117,7 @@ class VqView:
         return app.state.vq_brush if app.state.vq_brush < len(self.codebook) else 0
 
     def pick(self, app, event):
-        button = event.target.closest("[data-vq-code]")
+        button = found(event.target.closest("[data-vq-code]"))
         if button is None:
             return
         app.state.vq_brush = int(button.dataset.vqCode)
@@ -136,8 +136,8 @@ class VqView:
 
     def cell_at(self, event):
         """The grid cell under the pointer (a captured pointer's events all target where it went down)."""
-        node = js.document.elementFromPoint(event.clientX, event.clientY)
-        cell = node.closest("#vq-grid [data-cell]") if node is not None else None
+        node = found(js.document.elementFromPoint(event.clientX, event.clientY))
+        cell = found(node.closest("#vq-grid [data-cell]")) if node is not None else None
         return None if cell is None else int(cell.dataset.cell)
 
     def paint_down(self, app, event):
@@ -185,7 +185,7 @@ class VqView:
         return node
 
     def point_at(self, app, target):
-        cell = target.closest("[data-cell]") if target is not None else None
+        cell = found(target.closest("[data-cell]")) if found(target) is not None else None
         if cell is not None:
             self.show_distances(app, int(cell.dataset.cell))
 
@@ -338,7 +338,7 @@ class VqView:
         vectors = app.dom.el("vq-vectors")
         for node in vectors.querySelectorAll(".vq-vector.focus"):
             node.classList.remove("focus")
-        cell = vectors.querySelector(f'[data-cell="{self.focus}"]')
+        cell = found(vectors.querySelector(f'[data-cell="{self.focus}"]'))
         if cell is not None:
             cell.classList.add("focus")
 

@@ -1,0 +1,113 @@
+"""The page's layout in the real page, at a laptop's two common sizes and a phone's: the whole pipeline and an entry
+to every story and tool in the first view without a scroll, and what a control changed in view after it is pressed.
+"""
+
+import pytest
+from conftest import PageWatch
+
+pytestmark = pytest.mark.browser
+
+DESKTOPS = [{"width": 1280, "height": 720}, {"width": 1440, "height": 900}]
+PHONE = {"width": 390, "height": 844}
+# Every story and tool, by the control that opens it: the learner must see each one without scrolling.
+ENTRIES = ("details", "loss", "prior", "manifold", "samples", "interpolate", "kl", "vq", "source")
+PANELS = {
+    "details": "details",
+    "loss": "loss-panel",
+    "samples": "samples-panel",
+    "interpolate": "interpolation-panel",
+    "kl": "kl-panel",
+    "vq": "vq-panel",
+    "source": "source-panel",
+}
+
+SHOWN = """(selector) => {
+    const r = document.querySelector(selector).getBoundingClientRect();
+    const w = Math.max(0, Math.min(r.right, innerWidth) - Math.max(r.left, 0));
+    const h = Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0));
+    return r.width * r.height ? (w * h) / (r.width * r.height) : 0;
+}"""
+# How much of an element is in view, as a share of what could be: of the viewport's height for a tall one.
+SHOWN_TALL = """(selector) => {
+    const r = document.querySelector(selector).getBoundingClientRect();
+    const h = Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0));
+    return h / Math.min(r.height, innerHeight);
+}"""
+
+
+def open_page(browser, server_url, viewport, ready=True):
+    mobile = viewport["width"] < 600
+    context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile)
+    watch = PageWatch(context.new_page(), server_url)
+    watch.open(server_url, ready=ready)
+    return context, watch
+
+
+def settled_scroll(page):
+    """Wait until a smooth scroll the page started has come to rest."""
+    last = None
+    for _ in range(50):
+        now = page.evaluate("scrollY")
+        if now == last:
+            return now
+        last = now
+        page.wait_for_timeout(100)
+    return last
+
+
+@pytest.mark.parametrize("viewport", DESKTOPS, ids=lambda v: f"{v['width']}x{v['height']}")
+def test_first_view_shows_the_pipeline_and_an_entry_to_everything(browser, server_url, viewport):
+    """Before Python starts (serve.py drew the first view) and after, with no scroll."""
+    context, watch = open_page(browser, server_url, viewport, ready=False)
+    try:
+        page = watch.page
+        for moment in ("prerendered", "ready"):
+            if moment == "ready":
+                watch.wait_ready()
+                watch.settle()
+            assert page.evaluate("scrollY") == 0
+            shown = {
+                name: round(page.evaluate(SHOWN, selector), 3)
+                for name, selector in {
+                    "canvas": "#draw-canvas",
+                    "plot": "#latent-plot",
+                    "reconstruction": "#reconstruction",
+                    "resample": "#resample-button",
+                    **{entry: f"#{entry}-toggle" for entry in ENTRIES},
+                }.items()
+            }
+            assert {k: v for k, v in shown.items() if v < 0.9} == {}, moment
+        assert watch.errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [*DESKTOPS, PHONE], ids=lambda v: f"{v['width']}x{v['height']}")
+def test_what_a_control_changed_is_in_view(browser, server_url, viewport):
+    """Each panel's toggle brings the panel into view; the plot's own toggles sit beside the plot; Copy link answers
+    beside itself."""
+    context, watch = open_page(browser, server_url, viewport)
+    try:
+        page = watch.page
+        watch.settle()
+        for entry, panel in PANELS.items():
+            page.evaluate("scrollTo(0, 0)")
+            page.click(f"#{entry}-toggle")
+            settled_scroll(page)
+            assert page.evaluate(SHOWN_TALL, f"#{panel}") >= 0.6, entry
+            page.click(f"#{entry}-toggle")  # the sticky tool bar keeps it in reach
+            assert page.is_hidden(f"#{panel}")
+        for entry in ("prior", "manifold"):
+            page.evaluate("scrollTo(0, 0)")
+            page.locator(f"#{entry}-toggle").scroll_into_view_if_needed()
+            page.click(f"#{entry}-toggle")
+            assert page.get_attribute(f"#{entry}-toggle", "aria-pressed") == "true"
+            assert page.evaluate(SHOWN_TALL, "#latent-plot") >= 0.6, entry
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.locator("#share-button").scroll_into_view_if_needed()
+        page.click("#share-button")
+        page.wait_for_selector("#share-status:has-text('Link copied')")
+        assert page.evaluate(SHOWN, "#share-status") >= 0.9
+        assert watch.errors == []
+    finally:
+        context.close()
