@@ -111,3 +111,68 @@ def test_what_a_control_changed_is_in_view(browser, server_url, viewport):
         assert watch.errors == []
     finally:
         context.close()
+
+
+# Every interactive grid, table and plot, and what opens it.
+SURFACES = (
+    "#draw-canvas",
+    "#latent-plot",
+    "#legend",
+    "#graph",
+    "#code-lines",
+    "#vq-draw-canvas",
+    "#vq-vectors",
+    "#vq-distances",
+    "#vq-grid",
+    "#vq-codebook",
+    "#vq-graph",
+    "#vq-code-lines",
+)
+
+
+def sweep(page, selector, steps=4):
+    """Hover, then drag, in a lattice of lines across an element and 12 px beyond each edge: over its cells, the
+    gaps between them and the page around it; then click each of its parts that is not a button."""
+    page.locator(selector).scroll_into_view_if_needed()
+    box = page.locator(selector).bounding_box()
+    left, top = box["x"] - 12, box["y"] - 12
+    width, height = box["width"] + 24, box["height"] + 24
+    for down in (False, True):
+        for k in range(steps + 1):
+            y = top + height * k / steps
+            page.mouse.move(left, y)
+            if down:
+                page.mouse.down()
+            page.mouse.move(left + width, y, steps=16)
+            if down:
+                page.mouse.up()
+        for k in range(steps + 1):
+            x = left + width * k / steps
+            page.mouse.move(x, top)
+            page.mouse.move(x, top + height, steps=16)
+    parts = page.locator(f"{selector} :is(th, td, span, rect, text, tr):not(button, button *)")
+    count = parts.count()
+    for k in range(0, count, max(1, count // 8)):  # eight of them, spread over the element
+        part = parts.nth(k)
+        if part.is_visible():
+            part.click(force=True, position={"x": 1, "y": 1})
+    page.mouse.move(0, 0)
+
+
+def test_no_console_error_over_the_gaps_and_edges_of_any_grid_or_table(browser, server_url):
+    context, watch = open_page(browser, server_url, {"width": 1440, "height": 900})
+    try:
+        page = watch.page
+        watch.settle()
+        for toggle in ("details", "vq"):
+            page.click(f"#{toggle}-toggle")
+        page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=60_000)
+        page.click("#vq-details-toggle")
+        page.wait_for_selector("#vq-code-lines .code-line", state="attached")
+        page.wait_for_selector("#graph [data-part]", state="attached")
+        for selector in SURFACES:
+            sweep(page, selector)
+            watch.settle()
+            assert watch.errors == [], selector
+    finally:
+        context.close()
