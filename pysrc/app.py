@@ -92,6 +92,7 @@ class App:
         self.in_view = None  # views.InView over STORIES, once the page's events are bound
         self.pause = (0, 0)  # (inputs, frames) seen by on_pause_frame: catch up after a frame without input
         self.shown_busy = None
+        self.shown_blank = False  # whether <html> says the canvas is empty (data-empty)
         # Looked up once: every input event and frame uses them, and each lookup is a crossing into JS.
         self.root_data = js.document.documentElement.dataset
         self.next_frame, self.microtask = js.requestAnimationFrame, js.queueMicrotask
@@ -278,7 +279,18 @@ class App:
         self.request(encode=False)
         self.write_hash()
         if on and reveal and panel in PANEL_SECTIONS:
-            views.bring_into_view(self.dom.el(PANEL_SECTIONS[panel]))
+            self.tasks[f"reveal-{panel}"] = asyncio.ensure_future(self.reveal(panel))
+
+    async def reveal(self, panel):
+        """Bring an opened panel into view, and again once what it loads has drawn (it may have grown past the
+        viewport's foot meanwhile)."""
+        section = self.dom.el(PANEL_SECTIONS[panel])
+        views.bring_into_view(section)
+        opening = self.tasks.get(panel)
+        if opening is not None:
+            await asyncio.wait([opening])  # its failure is the opening's own to report
+            if panel in self.state.panels:
+                views.bring_into_view(section)
 
     def show_panel(self, panel, on):
         button = self.dom.el(f"{panel}-toggle")
@@ -449,6 +461,10 @@ class App:
             self.pixels = self.drawing.pixels(self)
         if self.defer("vae"):
             return
+        if self.state.is_blank:  # nothing drawn: no encoding, no z, no reconstruction
+            self.mu = self.log_var = self.sigma = self.epsilon = self.z = self.x_hat = None
+            self.encoded, self.sample_zs, self.sample_images = self.pixels, [], []
+            return
         if self.encoded is not self.pixels:
             if self.models.encoder is None:
                 return
@@ -473,8 +489,13 @@ class App:
     def render(self):
         """Every view's render(app); the VAE's own only if this frame computed it (the drawing is everyone's input)."""
         vae = "vae" not in self.behind
+        if vae and self.state.is_blank != self.shown_blank:
+            self.shown_blank = self.state.is_blank
+            self.root_data.empty = "true" if self.shown_blank else "false"
         if vae and self.x_hat is not None:
             self.put_image("reconstruction", self.x_hat)
+        elif vae and self.state.is_blank:
+            self.canvas("reconstruction").clearRect(0, 0, 28, 28)
         for view in self.rendered if vae else (self.drawing,):
             view.render(self)
         for view in self.on_demand.values():

@@ -120,9 +120,16 @@ class LatentView:
     def render(self, app):
         """The numbers and the plot's marks. A hover moves only z (and ε): what comes from the encoding alone (μ,
         log σ², σ and the ellipses) is written only when the encoding or the plot changes."""
-        if app.mu is None:
-            return
         dom = app.dom
+        if app.mu is None:
+            if app.state.is_blank and self.shown_encoding != "blank":  # no input: no numbers (the marks hide)
+                self.shown_encoding = "blank"
+                for name in ("mu", "log_var", "sigma", "epsilon", "z"):
+                    for i in range(2):
+                        dom.text(f"num-{name}-{i}", "–")
+                    dom.attr("latent-plot", "data-" + name.replace("_", "-"), "")
+                dom.text("z-mode", "z = μ + σ·ε")
+            return
         encoding = (tuple(app.mu), tuple(app.log_var), tuple(app.sigma), app.plot)
         if encoding != self.shown_encoding:
             self.shown_encoding = encoding

@@ -7,6 +7,9 @@ index, so the words say what the plot shows. Pure: tested under CPython with the
 import math
 
 K = 10  # neighbours that vote, as in the model card's kNN accuracy
+# An empty canvas is no input: nothing is encoded, and the page says so instead of describing a blank image's code.
+EMPTY_SENTENCE = "The canvas is empty: draw a digit, or pick a preset, and the encoder will encode it."
+EMPTY_LINE = "Nothing to encode yet: draw a digit in step 1, or pick a preset."
 
 
 def number(value):

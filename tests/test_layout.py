@@ -44,15 +44,13 @@ def open_page(browser, server_url, viewport, ready=True):
 
 
 def settled_scroll(page):
-    """Wait until a smooth scroll the page started has come to rest."""
-    last = None
-    for _ in range(50):
-        now = page.evaluate("scrollY")
-        if now == last:
-            return now
-        last = now
+    """Wait until a smooth scroll the page started has come to rest: the same place for half a second."""
+    seen = []
+    for _ in range(100):
+        seen.append(page.evaluate("scrollY"))
+        if len(seen) >= 6 and len(set(seen[-6:])) == 1:
+            break
         page.wait_for_timeout(100)
-    return last
 
 
 @pytest.mark.parametrize("viewport", DESKTOPS, ids=lambda v: f"{v['width']}x{v['height']}")
@@ -93,6 +91,7 @@ def test_what_a_control_changed_is_in_view(browser, server_url, viewport):
         for entry, panel in PANELS.items():
             page.evaluate("scrollTo(0, 0)")
             page.click(f"#{entry}-toggle")
+            page.wait_for_selector(f"#{entry}-toggle[aria-expanded=true]")  # Python took the press
             settled_scroll(page)
             assert page.evaluate(SHOWN_TALL, f"#{panel}") >= 0.6, entry
             page.click(f"#{entry}-toggle")  # the sticky tool bar keeps it in reach
@@ -174,5 +173,56 @@ def test_no_console_error_over_the_gaps_and_edges_of_any_grid_or_table(browser, 
             sweep(page, selector)
             watch.settle()
             assert watch.errors == [], selector
+    finally:
+        context.close()
+
+
+def test_an_empty_canvas_is_a_state_of_its_own(browser, server_url):
+    """After Clear: a prompt to draw, no μ, σ, z, reconstruction or nearest digits, and the live region says so; the
+    link restores it; the first stroke starts the pipeline, Clear returns to it, and a preset works from it."""
+    import narrate
+    from state import decode_hash
+
+    empty = {
+        "marks": "() => ['mu-marks', 'z-point'].map(id => document.getElementById(id).getBoundingClientRect().width)",
+        "numbers": "() => [...document.querySelectorAll('.numbers td')].map(td => td.textContent)",
+        "prompt": "() => getComputedStyle(document.querySelector('.stage-input .draw-prompt')).display",
+        "ink": """() => { const c = document.getElementById('reconstruction');
+            return c.getContext('2d').getImageData(0, 0, 28, 28).data.some(v => v !== 0); }""",
+    }
+    context, watch = open_page(browser, server_url, {"width": 1280, "height": 720})
+    try:
+        page = watch.page
+        watch.settle()
+        for attempt in ("clear", "link", "clear after a stroke"):
+            if attempt == "clear":
+                page.click("#clear-button")
+            elif attempt == "link":
+                url = page.url
+                assert decode_hash(page.evaluate("location.hash")).is_blank
+                page.goto("about:blank")
+                watch.open(url)
+            else:
+                watch.draw([[(140, 40), (140, 250)]])
+                watch.settle()
+                assert page.get_attribute("html", "data-empty") == "false"
+                assert watch.vector("mu") and page.evaluate(empty["ink"])
+                page.click("#clear-button")
+            watch.settle()
+            assert page.get_attribute("html", "data-empty") == "true", attempt
+            assert page.evaluate(empty["prompt"]) == "grid", attempt
+            assert page.evaluate(empty["marks"]) == [0, 0], attempt
+            assert set(page.evaluate(empty["numbers"])) == {"–"}, attempt
+            assert page.get_attribute("#latent-plot", "data-mu") == "", attempt
+            assert not page.evaluate(empty["ink"]), attempt
+            page.wait_for_selector(f"#announce:has-text('{narrate.EMPTY_SENTENCE}')", state="attached")
+            assert page.text_content("#nearest") == narrate.EMPTY_LINE, attempt
+        page.click("[data-preset='7']")
+        watch.settle()
+        assert page.get_attribute("html", "data-empty") == "false"
+        assert len(watch.vector("mu")) == 2 and page.evaluate(empty["ink"])
+        assert page.evaluate(empty["prompt"]) == "none"
+        page.wait_for_selector("#announce:has-text('Encoded')", state="attached")
+        assert watch.errors == []
     finally:
         context.close()
