@@ -83,7 +83,10 @@ class KlView:
         for snippet in snippets:
             for number, line in enumerate(snippet.text.splitlines(), snippet.first_line):
                 kind = "code-line beta" if "beta" in line else "code-line"
-                lines.append(f'<span class="{kind}" data-line="{number}">{escape(line)}</span>')
+                indent = len(line) - len(line.lstrip(" "))
+                lines.append(
+                    f'<span class="{kind}" data-line="{number}" style="--indent: {indent}ch">{escape(line)}</span>'
+                )
             lines.append('<span class="code-line"></span>')
         app.dom.el("kl-code").innerHTML = "".join(lines[:-1])
 

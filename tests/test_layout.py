@@ -226,3 +226,69 @@ def test_an_empty_canvas_is_a_state_of_its_own(browser, server_url):
         assert watch.errors == []
     finally:
         context.close()
+
+
+# Each piece of visible text in the tool (the article aside): its rendered size in CSS px (an SVG's scale applied),
+# its box, and the box of the SVG it is drawn in.
+TEXTS = """() => {
+    const found = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    while (walker.nextNode()) {
+        const el = walker.currentNode.parentElement;
+        if (!walker.currentNode.data.trim() || !el || seen.has(el)) continue;
+        seen.add(el);
+        if (el.closest('#article, .visually-hidden, [hidden], script, style, title, desc, .katex-mathml')) continue;
+        if (!el.checkVisibility({visibilityProperty: true})) continue;
+        const r = el.getBoundingClientRect();
+        if (!r.width || !r.height) continue;
+        let size = parseFloat(getComputedStyle(el).fontSize);
+        const svg = el instanceof SVGElement ? el.ownerSVGElement : null;
+        if (svg) {
+            const m = el.getScreenCTM();
+            size *= Math.sqrt(Math.abs(m.a * m.d - m.b * m.c));
+        }
+        const s = svg && svg.getBoundingClientRect();
+        found.push({
+            text: walker.currentNode.data.trim().slice(0, 30), where: (el.closest('[id]') || {}).id, size,
+            box: [r.left, r.top, r.right, r.bottom], svg: svg ? [s.left, s.top, s.right, s.bottom] : null,
+            chart: svg ? svg.id : null,
+        });
+    }
+    return found;
+}"""
+
+
+def overlap(a, b, slack=0.5):
+    return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
+
+
+@pytest.mark.parametrize("viewport", [*DESKTOPS, PHONE], ids=lambda v: f"{v['width']}x{v['height']}")
+def test_first_view_text_is_readable_whole_and_apart(browser, server_url, viewport):
+    """At least 11 CSS px on a laptop and 12 on a phone (an SVG's scale applied), inside its SVG, and no two labels
+    of one chart on top of each other."""
+    context, watch = open_page(browser, server_url, viewport)
+    try:
+        watch.settle()
+        texts = watch.page.evaluate(TEXTS)
+        least = 12 if viewport["width"] < 600 else 11
+        assert [t for t in texts if t["size"] < least - 0.01] == []
+        outside = [
+            t
+            for t in texts
+            if t["svg"]
+            and not all(
+                (t["box"][k] >= t["svg"][k] - 0.5) if k < 2 else (t["box"][k] <= t["svg"][k] + 0.5) for k in range(4)
+            )
+        ]
+        assert outside == []
+        labels = [t for t in texts if t["chart"]]
+        crowded = [
+            (a["text"], b["text"], a["chart"])
+            for i, a in enumerate(labels)
+            for b in labels[i + 1 :]
+            if a["chart"] == b["chart"] and overlap(a["box"], b["box"])
+        ]
+        assert crowded == []
+    finally:
+        context.close()
