@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: serve build test lint format models bench soak setup vendor chromium clean
+.PHONY: serve build test lint format models bench soak screenshots setup vendor chromium clean
 
 serve: vendor
 	$(PYTHON) serve.py --port $(PORT)
@@ -29,6 +29,10 @@ models: $(VENV)/.installed node_modules/.installed
 
 bench: setup
 	$(PY) -m tests.bench
+
+# PNGs of the first view and of each view, at 1440×900 and 390×844, from the real page (build/screenshots/).
+screenshots: setup
+	$(PY) -m tests.screenshots
 
 setup: $(VENV)/.installed vendor chromium
 

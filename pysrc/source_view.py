@@ -198,7 +198,8 @@ class SourcePanel:
         if error is None:
             return
         where = f"Line {error.line}: " if error.line else ""
-        box.textContent = f"{where}{error.message} The page keeps running on the last good code."
+        message = error.message.replace(f" on line {error.line}", "", 1) if error.line else error.message
+        box.textContent = f"{where}{message.rstrip('.')}. The page keeps running on the last good code."
         box.setAttribute("data-line", str(error.line or ""))
         if error.line and self.view is not None and error.module == self.current:
             line = self.view.state.doc.line(min(error.line, self.view.state.doc.lines))

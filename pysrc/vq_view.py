@@ -100,6 +100,7 @@ class VqView:
         grid = dom.el("vq-grid")
         grid.innerHTML = vq_grid.grid_cells_markup()
         dom.el("vq-codebook").innerHTML = vq_grid.codebook_markup(self.codebook, self.brush(app))
+        dom.el("vq-palette").innerHTML = vq_grid.palette_markup(self.codebook, self.brush(app))
         self.on(grid, "pointerdown", lambda e: self.paint_down(app, e))
         self.on(grid, "pointermove", lambda e: self.paint_move(app, e))
         for name in ("pointerup", "pointercancel"):
@@ -108,6 +109,7 @@ class VqView:
         self.on(grid, "focusin", lambda e: self.point_at(app, e.target))
         self.on(dom.el("vq-vectors"), "pointermove", lambda e: self.point_at(app, e.target))
         self.on(dom.el("vq-codebook"), "click", lambda e: self.pick(app, e))
+        self.on(dom.el("vq-palette"), "click", lambda e: self.pick(app, e))
         self.on(dom.el("vq-reset"), "click", lambda e: self.edit(app, None))
         self.on(dom.el("vq-fill"), "click", lambda e: self.paint(app, range(quantizer.CELLS)))
         self.details.bind(app)
@@ -121,7 +123,7 @@ class VqView:
         if button is None:
             return
         app.state.vq_brush = int(button.dataset.vqCode)
-        for node in app.dom.el("vq-codebook").querySelectorAll("[data-vq-code]"):
+        for node in app.dom.el("vq-panel").querySelectorAll("[data-vq-code]"):  # the palette and the codebook
             node.setAttribute("aria-pressed", "true" if node.dataset.vqCode == button.dataset.vqCode else "false")
         app.write_hash()
 

@@ -292,3 +292,63 @@ def test_first_view_text_is_readable_whole_and_apart(browser, server_url, viewpo
         assert crowded == []
     finally:
         context.close()
+
+
+def test_the_vq_vae_reads_as_one_strip_on_one_screen(browser, server_url):
+    """At 1440×900, once the view is opened by its button: input, encoder grid, distances, the quantised grid with
+    its palette and the reconstruction on screen together, in that order from left to right, and a code picked and
+    painted without a scroll."""
+    context, watch = open_page(browser, server_url, {"width": 1440, "height": 900})
+    try:
+        page = watch.page
+        watch.settle()
+        page.click("#vq-toggle")
+        page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=60_000)
+        settled_scroll(page)
+        parts = ("#vq-draw-canvas", "#vq-vectors", "#vq-distances", "#vq-grid", "#vq-palette", "#vq-reconstruction")
+        assert {p: page.evaluate(SHOWN, p) >= 0.9 for p in parts} == dict.fromkeys(parts, True)
+        lefts = [page.locator(p).bounding_box()["x"] for p in parts if p != "#vq-palette"]
+        assert lefts == sorted(lefts)
+        before = page.evaluate("scrollY")
+        page.click("#vq-palette [data-vq-code='2']")
+        page.click("#vq-cell-0")
+        page.wait_for_function("() => document.getElementById('vq-reconstruction').dataset.codes?.startsWith('2,')")
+        assert page.evaluate("scrollY") == before
+        assert page.get_attribute("#vq-codebook [data-vq-code='2']", "aria-pressed") == "true"
+        assert watch.errors == []
+    finally:
+        context.close()
+
+
+def test_small_things_read_right(browser, server_url):
+    """The samples say why they look alike; the interpolation slider steps by a twentieth; an edit's error is one
+    sentence that names its line once."""
+    import narrate
+
+    context, watch = open_page(browser, server_url, {"width": 1280, "height": 720})
+    try:
+        page = watch.page
+        watch.settle()
+        page.click("#samples-toggle")
+        watch.settle()
+        assert page.text_content("#samples-spread") == narrate.samples_sentence(watch.vector("sigma"))
+        page.click("#interpolate-toggle")
+        page.click("#set-a")
+        page.click("[data-preset='7']")
+        watch.settle()
+        page.click("#set-b")
+        page.focus("#interp-slider")
+        page.keyboard.press("ArrowRight")
+        assert page.input_value("#interp-slider") == "50"
+        page.click("#source-toggle")
+        page.wait_for_selector("#source-editor .cm-content", state="attached")
+        page.click("#source-editor .cm-content")
+        page.keyboard.press("Control+End")
+        page.keyboard.type("\nundefined_name", delay=20)
+        page.click("#apply-button")
+        page.wait_for_selector("#source-error:not([hidden])")
+        message = page.inner_text("#source-error")
+        assert message.startswith("Line ") and " on line " not in message and ".." not in message, message
+        assert message.endswith(". The page keeps running on the last good code."), message
+    finally:
+        context.close()
