@@ -109,9 +109,10 @@ def scatter_markup(plot, mu, labels):
 
 
 def legend_markup():
-    """The digit legend, as HTML (it sits beside the plot)."""
+    """The digit legend, as HTML (it sits beside the plot); pressing an entry highlights that digit's points."""
     return "".join(
-        f'<span class="legend-item"><i style="background:{color}"></i>{digit}</span>'
+        f'<span class="legend-item" role="button" tabindex="0" aria-pressed="false" data-digit="{digit}"'
+        f' title="Highlight the {digit}s"><i style="background:{color}"></i>{digit}</span>'
         for digit, color in enumerate(LABEL_COLORS)
     )
 

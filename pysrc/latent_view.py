@@ -29,6 +29,8 @@ class LatentView:
         app.on(plot, "pointerleave", lambda e: self.plot_leave(app))
         app.on(plot, "keydown", lambda e: self.plot_key(app, e))
         app.on(app.dom.el("resample-button"), "click", lambda e: self.resample(app))
+        app.on(app.dom.el("legend"), "click", lambda e: self.highlight(app, e))
+        app.on(app.dom.el("legend"), "keydown", lambda e: self.legend_key(app, e))
 
     # ---- the static parts ----
 
@@ -107,6 +109,24 @@ class LatentView:
         app.state.pinned_z = [round(v, 5) for v in z]  # the precision a shared link keeps: the same z everywhere
         app.request(encode=False)
         app.write_hash()
+
+    def legend_key(self, app, event):
+        if event.key in ("Enter", " "):
+            event.preventDefault()
+            self.highlight(app, event)
+
+    @staticmethod
+    def highlight(app, event):
+        """A legend entry pressed: its digit's points stand out and the others fade (pressed again: all as before)."""
+        item = found(event.target.closest("[data-digit]"))
+        if item is None:
+            return
+        on = item.getAttribute("aria-pressed") != "true"
+        for node in app.dom.el("legend").querySelectorAll("[data-digit]"):
+            node.setAttribute("aria-pressed", "true" if on and node.dataset.digit == item.dataset.digit else "false")
+        for path in js.document.querySelectorAll("#scatter [data-digit]"):
+            path.classList.toggle("highlight", on and path.dataset.digit == item.dataset.digit)
+        app.dom.el("latent-plot").classList.toggle("highlighting", on)
 
     @staticmethod
     def resample(app):

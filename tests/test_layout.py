@@ -352,3 +352,24 @@ def test_small_things_read_right(browser, server_url):
         assert message.endswith(". The page keeps running on the last good code."), message
     finally:
         context.close()
+
+
+def test_a_legend_entry_highlights_its_digits_points(browser, server_url):
+    context, watch = open_page(browser, server_url, {"width": 1280, "height": 720})
+    opacity = """() => Object.fromEntries([...document.querySelectorAll('#scatter [data-digit]')].map(
+        p => [p.dataset.digit, Number(getComputedStyle(p).opacity)]))"""
+    try:
+        page = watch.page
+        watch.settle()
+        before = page.evaluate(opacity)
+        page.click("#legend [data-digit='3']")
+        lit = page.evaluate(opacity)
+        assert lit["3"] > before["3"] and all(lit[d] < before[d] for d in lit if d != "3")
+        assert page.get_attribute("#legend [data-digit='3']", "aria-pressed") == "true"
+        page.focus("#legend [data-digit='3']")
+        page.keyboard.press("Enter")  # pressed again, from the keyboard: all as before
+        assert page.evaluate(opacity) == before
+        assert page.get_attribute("#legend [data-digit='3']", "aria-pressed") == "false"
+        assert watch.errors == []
+    finally:
+        context.close()
