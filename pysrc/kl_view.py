@@ -273,6 +273,7 @@ class KlView:
         dom.el("kl-replay-controls").hidden = mode != "replay"
         dom.el("kl-beta-controls").hidden = mode != "beta"
         dom.el("kl-prior-figure").hidden = mode != "beta"
+        dom.el("kl-curves-figure").hidden = mode != "replay"  # the β = 1 run's curves compare no β models
         slider = dom.el("kl-epoch")
         if slider.value != str(epochs.index(epoch)):
             slider.value = str(epochs.index(epoch))
@@ -339,7 +340,9 @@ class KlView:
             return
         self.texts = (mode, epoch, beta)
         app.dom.el("kl-curves").innerHTML = kl.curves_markup(self.index, epoch if mode == "replay" else None)
-        app.dom.el("kl-rd").innerHTML = kl.rate_distortion_markup(self.index, beta if mode == "beta" else None)
+        app.dom.el("kl-rd").innerHTML = kl.rate_distortion_markup(
+            self.index, beta if mode == "beta" else None, epoch if mode == "replay" else None
+        )
         latent_map = self.maps[entry.name]
         words = (
             kl.replay_words(self.index, epoch, latent_map)

@@ -373,3 +373,30 @@ def test_a_legend_entry_highlights_its_digits_points(browser, server_url):
         assert watch.errors == []
     finally:
         context.close()
+
+
+def test_the_kl_view_reads_right(browser, server_url):
+    """No half-empty row at 1280 wide; the replay rings its epoch on the rate–distortion path; the β mode shows only
+    what compares the β models."""
+    context, watch = open_page(browser, server_url, {"width": 1280, "height": 720})
+    try:
+        page = watch.page
+        watch.settle()
+        page.click("#kl-toggle")
+        page.wait_for_selector('#kl-panel[data-shown]:not([data-shown=""])', state="attached", timeout=60_000)
+        page.wait_for_selector("#kl-rd .rd-epoch", state="attached")
+        epoch = page.input_value("#kl-epoch")
+        shown = page.text_content("#kl-epoch-label")
+        assert page.get_attribute("#kl-rd .rd-epoch", "data-epoch") == shown, (epoch, shown)
+        rows = page.evaluate(
+            "() => [...document.querySelectorAll('.kl-grid > figure:not([hidden])')]"
+            ".map(f => Math.round(f.getBoundingClientRect().top))"
+        )
+        assert len(set(rows)) == 1, rows
+        page.click("#kl-mode-beta")
+        page.wait_for_selector("#kl-curves-figure[hidden]", state="attached")
+        assert page.locator("#kl-rd .rd-epoch").count() == 0
+        assert page.is_visible("#kl-prior-figure") and page.is_visible("#kl-rd")
+        assert watch.errors == []
+    finally:
+        context.close()
