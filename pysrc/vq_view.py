@@ -381,7 +381,8 @@ class VqView:
         if shown == self.shown_distances:
             return
         self.shown_distances = shown
-        markup, box = vq_grid.distances_markup(self.distances[cell], self.indices[cell], painted)
+        # 240 wide: drawn about 1:1 in the desktop strip, so its 12-unit labels read at 11 CSS px or more
+        markup, box = vq_grid.distances_markup(self.distances[cell], self.indices[cell], painted, width=240)
         node = app.dom.el("vq-distances")
         node.innerHTML = markup
         node.setAttribute("viewBox", box)

@@ -263,33 +263,54 @@ def overlap(a, b, slack=0.5):
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
 
+# The states of test_a11y.STATES whose charts are not yet sized for it (the VAE and VQ-VAE details graphs, the KL
+# view's charts): issue 26, item 6, still to do there.
+NOT_YET_READABLE = ("details open", "kl open", "all panels open", "VQ-VAE details open")
+
+
+def unreadable(texts, least):
+    """What breaks the rules in one state: text under `least` px, text outside its SVG, labels of a chart on top of
+    each other."""
+    small = [t for t in texts if t["size"] < least - 0.01]
+    outside = [
+        t
+        for t in texts
+        if t["svg"]
+        and not all(
+            (t["box"][k] >= t["svg"][k] - 0.5) if k < 2 else (t["box"][k] <= t["svg"][k] + 0.5) for k in range(4)
+        )
+    ]
+    labels = [t for t in texts if t["chart"]]
+    crowded = [
+        (a["text"], b["text"], a["chart"])
+        for i, a in enumerate(labels)
+        for b in labels[i + 1 :]
+        if a["chart"] == b["chart"] and overlap(a["box"], b["box"])
+    ]
+    return {"small": small, "outside": outside, "crowded": crowded}
+
+
 @pytest.mark.parametrize("viewport", [*DESKTOPS, PHONE], ids=lambda v: f"{v['width']}x{v['height']}")
-def test_first_view_text_is_readable_whole_and_apart(browser, server_url, viewport):
+def test_text_is_readable_whole_and_apart_in_each_state(browser, server_url, viewport):
     """At least 11 CSS px on a laptop and 12 on a phone (an SVG's scale applied), inside its SVG, and no two labels
-    of one chart on top of each other."""
+    of one chart on top of each other: in each state of test_a11y.STATES (but NOT_YET_READABLE)."""
+    from test_a11y import STATES
+
     context, watch = open_page(browser, server_url, viewport)
     try:
         watch.settle()
-        texts = watch.page.evaluate(TEXTS)
         least = 12 if viewport["width"] < 600 else 11
-        assert [t for t in texts if t["size"] < least - 0.01] == []
-        outside = [
-            t
-            for t in texts
-            if t["svg"]
-            and not all(
-                (t["box"][k] >= t["svg"][k] - 0.5) if k < 2 else (t["box"][k] <= t["svg"][k] + 0.5) for k in range(4)
-            )
-        ]
-        assert outside == []
-        labels = [t for t in texts if t["chart"]]
-        crowded = [
-            (a["text"], b["text"], a["chart"])
-            for i, a in enumerate(labels)
-            for b in labels[i + 1 :]
-            if a["chart"] == b["chart"] and overlap(a["box"], b["box"])
-        ]
-        assert crowded == []
+        found = {}
+        for name, enter, leave in STATES:
+            if name in NOT_YET_READABLE:
+                continue
+            enter(watch, server_url)
+            found[name] = unreadable(watch.page.evaluate(TEXTS), least)
+            if leave is not None:
+                leave(watch)
+        clean = {"small": [], "outside": [], "crowded": []}
+        assert found == {name: clean for name in found}
+        assert len(found) == len(STATES) - len(NOT_YET_READABLE)
     finally:
         context.close()
 
