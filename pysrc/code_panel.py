@@ -157,7 +157,7 @@ def lines_html(plan, highlight, typeset):
         html.append(
             f'<div class="code-line" data-parts="{parts}" data-source="{escape(line["text"])}" tabindex="0">'
             f'<span class="ln">{line["number"]}</span><span class="code" style="--indent: {indent}ch">'
-            f'{"".join(body)}</span></div>'
+            f"{''.join(body)}</span></div>"
         )
     return "".join(html)
 

@@ -10,6 +10,7 @@ import js
 from pyodide.ffi import to_js
 
 import live_code
+from svg import num
 from views import LoadError, fetch_text, import_on_demand, jsobj
 
 STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss", "quantizer"]
@@ -207,7 +208,18 @@ class SourcePanel:
             self.view.dispatch(jsobj({"selection": selection, "scrollIntoView": True}))
 
     def render(self, app):
-        """An edit that passed Apply but failed on a real input was dropped by the registry: say so."""
+        """What the code in use computes, beside Apply (the pipeline is far above it); and an edit that passed Apply
+        but failed on a real input was dropped by the registry: say so."""
+        if "source" in app.state.panels and app.mu is not None:
+            app.dom.text(
+                "source-result",
+                "  ".join(
+                    f"{name} = ({num(v[0], 3)}, {num(v[1], 3)})"
+                    for name, v in (("μ", app.mu), ("σ", app.sigma), ("ε", app.epsilon), ("z", app.z))
+                ),
+            )
+            if app.x_hat is not None:
+                app.put_image("source-reconstruction", app.x_hat)
         error = app.maths.last_error
         if error is None or error is self.shown_error:
             return

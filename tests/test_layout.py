@@ -421,3 +421,38 @@ def test_the_kl_view_reads_right(browser, server_url):
         assert watch.errors == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", [*DESKTOPS, PHONE], ids=lambda v: f"{v['width']}x{v['height']}")
+def test_apply_shows_its_numbers_and_picture_beside_itself(browser, server_url, viewport):
+    """The pipeline is far above the Source panel: the numbers and the reconstruction the code in use computes are
+    shown beside Apply, and they are the page's."""
+    from test_a11y import type_comment
+
+    from svg import num
+
+    context, watch = open_page(browser, server_url, viewport)
+    try:
+        page = watch.page
+        watch.settle()
+        page.click("#source-toggle")
+        page.wait_for_selector("#source-editor .cm-content", state="attached")
+        page.click("#source-editor .cm-content")
+        type_comment(page, "applied from the layout test")
+        page.click("#apply-button")
+        page.wait_for_selector("html[data-edited=true]", state="attached")
+        watch.settle()
+        assert page.evaluate(SHOWN, ".source-live") >= 0.6
+        mu, z = watch.vector("mu"), watch.vector("z")
+        text = page.text_content("#source-result")
+        assert f"μ = ({num(mu[0], 3)}, {num(mu[1], 3)})" in text and f"z = ({num(z[0], 3)}, {num(z[1], 3)})" in text
+        same = page.evaluate(
+            """() => { const a = document.getElementById('source-reconstruction').getContext('2d'),
+                b = document.getElementById('reconstruction').getContext('2d');
+                const x = a.getImageData(0, 0, 28, 28).data, y = b.getImageData(0, 0, 28, 28).data;
+                return x.some(v => v) && x.every((v, i) => v === y[i]); }"""
+        )
+        assert same
+        assert watch.errors == []
+    finally:
+        context.close()
