@@ -161,6 +161,19 @@ def test_rate_distortion_puts_each_model_at_its_figures(index):
     assert sorted(models, key=lambda b: -float(models[b].get("cy"))) == [f"{b:g}" for b in by_bce]
 
 
+def test_rate_distortion_rings_the_replays_epoch_on_the_path(index):
+    root = parse(kl.rate_distortion_markup(index, None, 5))
+    (ring,) = [n for n in root.iter(f"{SVG}circle") if n.get("class") == "rd-epoch"]
+    (dot,) = [
+        d
+        for d in root.iter(f"{SVG}circle")
+        if d.get("class") == "curve-dot path" and (d.get("cx"), d.get("cy")) == (ring.get("cx"), ring.get("cy"))
+    ]
+    assert ring.get("data-epoch") == "5" and dot is not None
+    assert "rd-epoch" not in kl.rate_distortion_markup(index, 3.0)
+    assert "rd-epoch" not in kl.rate_distortion_markup(index, None, 0)  # epoch 0 is off the chart
+
+
 def test_the_words_carry_the_index_figures_not_typed_ones(index, maps):
     """Change a figure in the index and the sentence changes with it."""
     entry = index.checkpoints[5]

@@ -80,3 +80,12 @@ def test_bad_numbers_are_refused():
         narrate.encoding_sentence([float("nan"), 0.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="expected a 2-D latent vector, got 3"):
         narrate.z_sentence([0.0, 0.0, 0.0], "pinned")
+
+
+def test_the_samples_sentence_says_why_they_look_alike_or_not():
+    tight = narrate.samples_sentence([0.02, 0.04])
+    assert "σ is only 0.02 by 0.04" in tight and "within 0.04 by 0.08 of μ" in tight and "almost the same" in tight
+    wide = narrate.samples_sentence([0.5, 0.9])
+    assert "σ is 0.50 by 0.90" in wide and "within 1.00 by 1.80 of μ" in wide and "differ" in wide
+    with pytest.raises(ValueError):
+        narrate.samples_sentence([float("nan"), 0.1])

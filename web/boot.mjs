@@ -69,6 +69,7 @@ globalThis.vaeEarlyInput = (() => {
       button.setAttribute("aria-pressed", String(Number(button.dataset.preset) === shown.preset));
     }
     digit.hidden = shown.preset === null;
+    document.documentElement.dataset.empty = String(shown.preset === null && shown.strokes.length === 0);
     if (!digit.hidden) {
       digit.src = buttons.find((button) => Number(button.dataset.preset) === shown.preset).dataset.image;
       return;

@@ -325,9 +325,10 @@ def _linear_ticks(lo, hi, target=4):
     return [round(i * step, 10) for i in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
 
 
-def rate_distortion_markup(index, beta):
+def rate_distortion_markup(index, beta, epoch=None):
     """Test-set KL (the rate: how much the codes say about the input) against reconstruction BCE (the
-    distortion) for each fully trained model, with the β = 1 run's checkpoints as the path it took there.
+    distortion) for each fully trained model, with the β = 1 run's checkpoints as the path it took there, and the
+    replay's `epoch` ringed on that path (None rings none).
     Epoch 0 is left off: untrained, its BCE is several times the rest and its KL near 0, off any shared scale."""
     width, height, left, right, bottom, top = CHART
     path = [index.checkpoints[e] for e in index.epochs if e > 0]
@@ -362,6 +363,10 @@ def rate_distortion_markup(index, beta):
         parts.append(element("text", f"β = {model.beta:g}", x=cx, y=cy - 8, class_="rd-label", text_anchor="middle"))
     first = path[0]
     parts.append(element("text", f"epoch {first.epoch}", x=at(first)[0] + 6, y=at(first)[1] + 4, class_="tick"))
+    shown = [p for p in path if p.epoch == epoch]
+    if shown:
+        cx, cy = at(shown[0])
+        parts.append(element("circle", cx=cx, cy=cy, r=5.0, class_="rd-epoch", data_epoch=str(epoch)))
     return element("g", "".join(parts), class_="chart")
 
 

@@ -153,9 +153,11 @@ def lines_html(plan, highlight, typeset):
             else:
                 body.append(f'<span class="comment">{escape(text)}</span>')
         parts = " ".join(line["parts"])
+        indent = len(line["text"]) - len(line["text"].lstrip(" "))  # a wrapped line goes on under its own indent
         html.append(
             f'<div class="code-line" data-parts="{parts}" data-source="{escape(line["text"])}" tabindex="0">'
-            f'<span class="ln">{line["number"]}</span><span>{"".join(body)}</span></div>'
+            f'<span class="ln">{line["number"]}</span><span class="code" style="--indent: {indent}ch">'
+            f"{''.join(body)}</span></div>"
         )
     return "".join(html)
 

@@ -15,7 +15,7 @@ LABEL_COLORS = (
 )  # fmt: skip
 
 SIZE = 440  # plot area, in SVG user units (square: equal scale on both axes)
-MARGIN = (12, 12, 34, 40)  # top, right, bottom, left: room for the tick labels
+MARGIN = (12, 14, 50, 54)  # top, right, bottom, left: room for tick labels readable at the plot's phone size
 
 
 class Scale:
@@ -82,12 +82,12 @@ class LatentPlot:
             x, y = self.x(t), self.y(t)
             parts.append(element("line", x1=x, y1=top, x2=x, y2=top + h, class_="grid zero" if t == 0 else "grid"))
             parts.append(element("line", x1=left, y1=y, x2=left + w, y2=y, class_="grid zero" if t == 0 else "grid"))
-            parts.append(element("text", text(num(t, 1)), x=x, y=top + h + 16, class_="tick", text_anchor="middle"))
-            parts.append(element("text", text(num(t, 1)), x=left - 6, y=y + 4, class_="tick", text_anchor="end"))
-        parts.append(element("text", "z₁", x=left + w / 2, y=top + h + 31, class_="axis-label"))
+            parts.append(element("text", text(num(t, 1)), x=x, y=top + h + 19, class_="tick", text_anchor="middle"))
+            parts.append(element("text", text(num(t, 1)), x=left - 7, y=y + 6, class_="tick", text_anchor="end"))
+        parts.append(element("text", "z₁", x=left + w / 2, y=top + h + 44, class_="axis-label"))
         parts.append(
             element(
-                "text", "z₂", x=12, y=top + h / 2, class_="axis-label", transform=f"rotate(-90 12 {num(top + h / 2)})"
+                "text", "z₂", x=20, y=top + h / 2, class_="axis-label", transform=f"rotate(-90 20 {num(top + h / 2)})"
             )
         )
         return "".join(parts)
@@ -109,9 +109,10 @@ def scatter_markup(plot, mu, labels):
 
 
 def legend_markup():
-    """The digit legend, as HTML (it sits beside the plot)."""
+    """The digit legend, as HTML (it sits beside the plot); pressing an entry highlights that digit's points."""
     return "".join(
-        f'<span class="legend-item"><i style="background:{color}"></i>{digit}</span>'
+        f'<span class="legend-item" role="button" tabindex="0" aria-pressed="false" data-digit="{digit}"'
+        f' title="Highlight the {digit}s"><i style="background:{color}"></i>{digit}</span>'
         for digit, color in enumerate(LABEL_COLORS)
     )
 

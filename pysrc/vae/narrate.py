@@ -7,6 +7,9 @@ index, so the words say what the plot shows. Pure: tested under CPython with the
 import math
 
 K = 10  # neighbours that vote, as in the model card's kNN accuracy
+# An empty canvas is no input: nothing is encoded, and the page says so instead of describing a blank image's code.
+EMPTY_SENTENCE = "The canvas is empty: draw a digit, or pick a preset, and the encoder will encode it."
+EMPTY_LINE = "Nothing to encode yet: draw a digit in step 1, or pick a preset."
 
 
 def number(value):
@@ -61,6 +64,22 @@ def z_sentence(z, how, labels=None):
     _check(z)
     words = f"z {how} at z₁ {number(z[0])}, z₂ {number(z[1])}"
     return words + (f"; the training digits nearest to it are {nearest_phrase(labels)}." if labels else ".")
+
+
+def samples_sentence(sigma):
+    """Why the samples look alike, or not: σ, in latent units, against the plot's clusters (a few units across)."""
+    _check(sigma)
+    spread = f"{number(2 * sigma[0])} by {number(2 * sigma[1])}"
+    if max(sigma) < 0.15:
+        return (
+            f"Here σ is only {number(sigma[0])} by {number(sigma[1])}: 95% of the draws fall within {spread} of μ, "
+            "far less than a cluster's width, so the decoder draws almost the same digit each time. The encoder is "
+            "sure of this input; an ambiguous one gets a wider σ and more varied samples."
+        )
+    return (
+        f"Here σ is {number(sigma[0])} by {number(sigma[1])}: 95% of the draws fall within {spread} of μ, wide "
+        "enough to reach other shapes, so the samples differ. The encoder is unsure of this input."
+    )
 
 
 def _check(*vectors):

@@ -206,6 +206,16 @@ def codebook_markup(codebook, brush):
     )
 
 
+def palette_markup(codebook, brush):
+    """The codes' colours as a row of buttons beside the grid they paint: pick and paint without a scroll (the same
+    buttons as the codebook table's first column)."""
+    return "".join(
+        f'<button type="button" class="vq-swatch" data-vq-code="{k}" aria-pressed="{"true" if k == brush else "false"}"'
+        f' style="background:{code_color(k)};color:{ink_on(k)}" aria-label="Paint with code {k}">{k}</button>'
+        for k in range(len(codebook))
+    )
+
+
 def distances_markup(distances, chosen, painted=None, width=340, row=16):
     """One cell's squared distance to every code as bars, the argmin marked (and the painted code, if any);
     (markup, viewBox)."""

@@ -81,7 +81,10 @@ class KlView:
         for snippet in snippets:
             for number, line in enumerate(snippet.text.splitlines(), snippet.first_line):
                 kind = "code-line beta" if "beta" in line else "code-line"
-                lines.append(f'<span class="{kind}" data-line="{number}">{escape(line)}</span>')
+                indent = len(line) - len(line.lstrip(" "))
+                lines.append(
+                    f'<span class="{kind}" data-line="{number}" style="--indent: {indent}ch">{escape(line)}</span>'
+                )
             lines.append('<span class="code-line"></span>')
         app.dom.el("kl-code").innerHTML = "".join(lines[:-1])
 
@@ -268,6 +271,7 @@ class KlView:
         dom.el("kl-replay-controls").hidden = mode != "replay"
         dom.el("kl-beta-controls").hidden = mode != "beta"
         dom.el("kl-prior-figure").hidden = mode != "beta"
+        dom.el("kl-curves-figure").hidden = mode != "replay"  # the β = 1 run's curves compare no β models
         slider = dom.el("kl-epoch")
         if slider.value != str(epochs.index(epoch)):
             slider.value = str(epochs.index(epoch))
@@ -334,7 +338,9 @@ class KlView:
             return
         self.texts = (mode, epoch, beta)
         app.dom.el("kl-curves").innerHTML = kl.curves_markup(self.index, epoch if mode == "replay" else None)
-        app.dom.el("kl-rd").innerHTML = kl.rate_distortion_markup(self.index, beta if mode == "beta" else None)
+        app.dom.el("kl-rd").innerHTML = kl.rate_distortion_markup(
+            self.index, beta if mode == "beta" else None, epoch if mode == "replay" else None
+        )
         latent_map = self.maps[entry.name]
         words = (
             kl.replay_words(self.index, epoch, latent_map)

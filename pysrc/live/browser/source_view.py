@@ -11,6 +11,7 @@ from pyodide.ffi import to_js
 
 from live import edits as live_code
 from page.browser.views import LoadError, fetch_text, import_on_demand, jsobj
+from page.svg import num
 
 # One tab per story (pysrc/'s packages), then that story's modules; the pipeline's in the order the data flows.
 STORIES = {"vae": "VAE", "vq": "VQ-VAE", "kl": "KL", "live": "Live code", "page": "Page", "": "main.py"}
@@ -233,7 +234,8 @@ class SourcePanel:
         if error is None:
             return
         where = f"Line {error.line}: " if error.line else ""
-        box.textContent = f"{where}{error.message} The page keeps running on the last good code."
+        message = error.message.replace(f" on line {error.line}", "", 1) if error.line else error.message
+        box.textContent = f"{where}{message.rstrip('.')}. The page keeps running on the last good code."
         box.setAttribute("data-line", str(error.line or ""))
         if error.line and self.view is not None and error.module == self.current:
             line = self.view.state.doc.line(min(error.line, self.view.state.doc.lines))
@@ -241,7 +243,18 @@ class SourcePanel:
             self.view.dispatch(jsobj({"selection": selection, "scrollIntoView": True}))
 
     def render(self, app):
-        """An edit that passed Apply but failed on a real input was dropped by the registry: say so."""
+        """What the code in use computes, beside Apply (the pipeline is far above it); and an edit that passed Apply
+        but failed on a real input was dropped by the registry: say so."""
+        if "source" in app.state.panels and app.mu is not None:
+            app.dom.text(
+                "source-result",
+                "  ".join(
+                    f"{name} = ({num(v[0], 3)}, {num(v[1], 3)})"
+                    for name, v in (("μ", app.mu), ("σ", app.sigma), ("ε", app.epsilon), ("z", app.z))
+                ),
+            )
+            if app.x_hat is not None:
+                app.put_image("source-reconstruction", app.x_hat)
         error = app.maths.last_error
         if error is None or error is self.shown_error:
             return

@@ -94,6 +94,7 @@ class App:
         self.in_view = None  # views.InView over STORIES, once the page's events are bound
         self.pause = (0, 0)  # (inputs, frames) seen by on_pause_frame: catch up after a frame without input
         self.shown_busy = None
+        self.shown_blank = False  # whether <html> says the canvas is empty (data-empty)
         # Looked up once: every input event and frame uses them, and each lookup is a crossing into JS.
         self.root_data = js.document.documentElement.dataset
         self.next_frame, self.microtask = js.requestAnimationFrame, js.queueMicrotask
@@ -237,7 +238,7 @@ class App:
         self.on(js.window, "hashchange", self.hash_changed)
         self.in_view = views.InView(STORIES)
         for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq"):
-            self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel))
+            self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel, reveal=True))
         self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
         self.on(self.dom.el("set-b"), "click", lambda e: self.set_interp_end(1))
         self.on(self.dom.el("interp-slider"), "input", lambda e: self.interpolation.slide(self, int(e.target.value)))
@@ -273,11 +274,25 @@ class App:
 
     # ---- panels ----
 
-    def toggle(self, panel, on=None):
+    def toggle(self, panel, on=None, reveal=False):
+        """Open or close a panel; `reveal` (a learner's press) brings an opened panel into view."""
         on = self.state.toggle(panel, on)
         self.show_panel(panel, on)
         self.request(encode=False)
         self.write_hash()
+        if on and reveal and panel in PANEL_SECTIONS:
+            self.tasks[f"reveal-{panel}"] = asyncio.ensure_future(self.reveal(panel))
+
+    async def reveal(self, panel):
+        """Bring an opened panel into view, and again once what it loads has drawn (it may have grown past the
+        viewport's foot meanwhile)."""
+        section = self.dom.el(PANEL_SECTIONS[panel])
+        views.bring_into_view(section)
+        opening = self.tasks.get(panel)
+        if opening is not None:
+            await asyncio.wait([opening])  # its failure is the opening's own to report
+            if panel in self.state.panels:
+                views.bring_into_view(section)
 
     def show_panel(self, panel, on):
         button = self.dom.el(f"{panel}-toggle")
@@ -316,7 +331,7 @@ class App:
     def share(self, event):
         self.write_hash()
         js.navigator.clipboard.writeText(js.location.href)
-        self.message("Link copied: it restores this drawing, z, ε and the open panels.")
+        self.dom.el("share-status").textContent = "Link copied: it restores this drawing, z, ε and the open panels."
 
     def follow_tool_link(self, event):
         """Article links scroll to the live part they talk about, open it if it is a panel, and flash it."""
@@ -448,6 +463,10 @@ class App:
             self.pixels = self.drawing.pixels(self)
         if self.defer("vae"):
             return
+        if self.state.is_blank:  # nothing drawn: no encoding, no z, no reconstruction
+            self.mu = self.log_var = self.sigma = self.epsilon = self.z = self.x_hat = None
+            self.encoded, self.sample_zs, self.sample_images = self.pixels, [], []
+            return
         if self.encoded is not self.pixels:
             if self.models.encoder is None:
                 return
@@ -472,8 +491,13 @@ class App:
     def render(self):
         """Every view's render(app); the VAE's own only if this frame computed it (the drawing is everyone's input)."""
         vae = "vae" not in self.behind
+        if vae and self.state.is_blank != self.shown_blank:
+            self.shown_blank = self.state.is_blank
+            self.root_data.empty = "true" if self.shown_blank else "false"
         if vae and self.x_hat is not None:
             self.put_image("reconstruction", self.x_hat)
+        elif vae and self.state.is_blank:
+            self.canvas("reconstruction").clearRect(0, 0, 28, 28)
         for view in self.rendered if vae else (self.drawing,):
             view.render(self)
         for view in self.on_demand.values():

@@ -11,9 +11,16 @@ part of the page; the maths stays in the pure core. The app calls, where the vie
 import asyncio
 
 import js
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import create_proxy, jsnull, to_js
 
 from page import code_panel
+
+
+def found(value):
+    """A DOM lookup's result, or None where it found nothing. Pyodide hands JS `null` over as `jsnull`, which is
+    not None (only `undefined` is), so `is None` alone misses what closest(), querySelector(), elementFromPoint()
+    and getElementById() return when nothing matches."""
+    return None if value is None or value is jsnull else value
 
 
 class LoadError(RuntimeError):
@@ -100,7 +107,7 @@ class Dom:
     def el(self, element_id):
         node = self.elements.get(element_id)
         if node is None:
-            node = js.document.getElementById(element_id)
+            node = found(js.document.getElementById(element_id))
             if node is not None:
                 self.elements[element_id] = node
         return node
@@ -114,7 +121,7 @@ class Dom:
             if node is None:
                 element = self.el(element_id)
                 element.textContent = value
-                self.texts[element_id] = element.firstChild
+                self.texts[element_id] = found(element.firstChild)
             elif value:
                 node.data = value
             else:  # an empty Text node would be kept; textContent = "" leaves none, as before
@@ -188,6 +195,18 @@ class InView:
     def seen(self, story):
         parts = self.parts.get(story)
         return parts is None or bool(parts)
+
+
+def bring_into_view(element, share=0.6):
+    """Scroll an element that a control just changed into view, unless `share` of it (or of the viewport, for a
+    tall one) is on screen already: what a press changed is seen without a hunt for it."""
+    box = element.getBoundingClientRect()
+    height = js.window.innerHeight
+    shown = max(0, min(box.bottom, height) - max(box.top, 0))
+    if shown >= share * min(box.height, height):
+        return
+    still = js.matchMedia("(prefers-reduced-motion: reduce)").matches
+    element.scrollIntoView(jsobj({"behavior": "auto" if still else "smooth", "block": "start"}))
 
 
 def when_visible(elements, start):

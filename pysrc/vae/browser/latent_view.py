@@ -9,7 +9,7 @@ import random
 import js
 
 from page import artifacts
-from page.browser.views import LoadError, fetch_bytes, fetch_text
+from page.browser.views import LoadError, fetch_bytes, fetch_text, found
 from page.svg import num
 from vae import distribution, latent_plot
 
@@ -28,12 +28,14 @@ class LatentView:
         app.on(plot, "pointerleave", lambda e: self.plot_leave(app))
         app.on(plot, "keydown", lambda e: self.plot_key(app, e))
         app.on(app.dom.el("resample-button"), "click", lambda e: self.resample(app))
+        app.on(app.dom.el("legend"), "click", lambda e: self.highlight(app, e))
+        app.on(app.dom.el("legend"), "keydown", lambda e: self.legend_key(app, e))
 
     # ---- the static parts ----
 
     def draw_axes(self, app):
         """The plot's frame, ticks and layers, unless serve.py already drew them (then they are kept: no flicker)."""
-        if js.document.querySelector("#latent-base #scatter path") is not None:
+        if found(js.document.querySelector("#latent-base #scatter path")) is not None:
             return
         box = f"0 0 {app.plot.width} {app.plot.height}"
         base, overlay = app.dom.el("latent-base"), app.dom.el("latent-overlay")
@@ -57,7 +59,7 @@ class LatentView:
         app.plot = latent_plot.LatentPlot(latent_plot.square_domain(mu_min, mu_max))
         self.draw_axes(app)
         scatter = app.dom.el("scatter")
-        if scatter.firstChild is None:
+        if found(scatter.firstChild) is None:
             scatter.innerHTML = latent_plot.scatter_markup(app.plot, mu, labels)
             app.dom.el("legend").innerHTML = latent_plot.legend_markup()
         js.performance.mark("vae:map-drawn")
@@ -107,6 +109,24 @@ class LatentView:
         app.request(encode=False)
         app.write_hash()
 
+    def legend_key(self, app, event):
+        if event.key in ("Enter", " "):
+            event.preventDefault()
+            self.highlight(app, event)
+
+    @staticmethod
+    def highlight(app, event):
+        """A legend entry pressed: its digit's points stand out and the others fade (pressed again: all as before)."""
+        item = found(event.target.closest("[data-digit]"))
+        if item is None:
+            return
+        on = item.getAttribute("aria-pressed") != "true"
+        for node in app.dom.el("legend").querySelectorAll("[data-digit]"):
+            node.setAttribute("aria-pressed", "true" if on and node.dataset.digit == item.dataset.digit else "false")
+        for path in js.document.querySelectorAll("#scatter [data-digit]"):
+            path.classList.toggle("highlight", on and path.dataset.digit == item.dataset.digit)
+        app.dom.el("latent-plot").classList.toggle("highlighting", on)
+
     @staticmethod
     def resample(app):
         app.state.seed = random.randrange(1, 2**31 - 1)
@@ -119,9 +139,16 @@ class LatentView:
     def render(self, app):
         """The numbers and the plot's marks. A hover moves only z (and ε): what comes from the encoding alone (μ,
         log σ², σ and the ellipses) is written only when the encoding or the plot changes."""
-        if app.mu is None:
-            return
         dom = app.dom
+        if app.mu is None:
+            if app.state.is_blank and self.shown_encoding != "blank":  # no input: no numbers (the marks hide)
+                self.shown_encoding = "blank"
+                for name in ("mu", "log_var", "sigma", "epsilon", "z"):
+                    for i in range(2):
+                        dom.text(f"num-{name}-{i}", "–")
+                    dom.attr("latent-plot", "data-" + name.replace("_", "-"), "")
+                dom.text("z-mode", "z = μ + σ·ε")
+            return
         encoding = (tuple(app.mu), tuple(app.log_var), tuple(app.sigma), app.plot)
         if encoding != self.shown_encoding:
             self.shown_encoding = encoding

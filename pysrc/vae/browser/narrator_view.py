@@ -27,6 +27,12 @@ class Narrator:
 
     def speak(self, app):
         self.timer = None
+        if app.mu is None and app.state.is_blank and self.encoding != "blank":
+            self.encoding, self.z_state = "blank", None
+            app.dom.el("nearest").hidden = False
+            app.dom.text("nearest", narrate.EMPTY_LINE)
+            app.dom.text("announce", narrate.EMPTY_SENTENCE)
+            return
         if app.mu is None or app.busy or app.hover_z is not None:
             return
         labels = None

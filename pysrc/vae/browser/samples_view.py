@@ -1,6 +1,6 @@
 """Many samples from q(z|x): the same μ and σ with other ε, to show the encoding is a distribution."""
 
-from vae import latent_plot, sample
+from vae import latent_plot, narrate, sample
 
 SAMPLE_COUNT = 16
 
@@ -29,3 +29,4 @@ class Samples:
         layer.setAttribute("data-z", ";".join(",".join(repr(v) for v in z) for z in zs))
         if images:
             app.paint_strip("samples-strip", images)
+        app.dom.text("samples-spread", narrate.samples_sentence(app.sigma))

@@ -16,7 +16,7 @@ import asyncio
 import js
 from pyodide.ffi import create_proxy, to_js
 
-from page.browser.views import LoadError, Runner, fetch_bytes, fetch_text, jsobj, onnx_session
+from page.browser.views import LoadError, Runner, fetch_bytes, fetch_text, found, jsobj, onnx_session
 from vae import decoder
 from vq import grid as vq_grid
 from vq import quantizer
@@ -100,6 +100,7 @@ class VqView:
         grid = dom.el("vq-grid")
         grid.innerHTML = vq_grid.grid_cells_markup()
         dom.el("vq-codebook").innerHTML = vq_grid.codebook_markup(self.codebook, self.brush(app))
+        dom.el("vq-palette").innerHTML = vq_grid.palette_markup(self.codebook, self.brush(app))
         self.on(grid, "pointerdown", lambda e: self.paint_down(app, e))
         self.on(grid, "pointermove", lambda e: self.paint_move(app, e))
         for name in ("pointerup", "pointercancel"):
@@ -108,6 +109,7 @@ class VqView:
         self.on(grid, "focusin", lambda e: self.point_at(app, e.target))
         self.on(dom.el("vq-vectors"), "pointermove", lambda e: self.point_at(app, e.target))
         self.on(dom.el("vq-codebook"), "click", lambda e: self.pick(app, e))
+        self.on(dom.el("vq-palette"), "click", lambda e: self.pick(app, e))
         self.on(dom.el("vq-reset"), "click", lambda e: self.edit(app, None))
         self.on(dom.el("vq-fill"), "click", lambda e: self.paint(app, range(quantizer.CELLS)))
         self.details.bind(app)
@@ -117,11 +119,11 @@ class VqView:
         return app.state.vq_brush if app.state.vq_brush < len(self.codebook) else 0
 
     def pick(self, app, event):
-        button = event.target.closest("[data-vq-code]")
+        button = found(event.target.closest("[data-vq-code]"))
         if button is None:
             return
         app.state.vq_brush = int(button.dataset.vqCode)
-        for node in app.dom.el("vq-codebook").querySelectorAll("[data-vq-code]"):
+        for node in app.dom.el("vq-panel").querySelectorAll("[data-vq-code]"):  # the palette and the codebook
             node.setAttribute("aria-pressed", "true" if node.dataset.vqCode == button.dataset.vqCode else "false")
         app.write_hash()
 
@@ -136,8 +138,8 @@ class VqView:
 
     def cell_at(self, event):
         """The grid cell under the pointer (a captured pointer's events all target where it went down)."""
-        node = js.document.elementFromPoint(event.clientX, event.clientY)
-        cell = node.closest("#vq-grid [data-cell]") if node is not None else None
+        node = found(js.document.elementFromPoint(event.clientX, event.clientY))
+        cell = found(node.closest("#vq-grid [data-cell]")) if node is not None else None
         return None if cell is None else int(cell.dataset.cell)
 
     def paint_down(self, app, event):
@@ -185,7 +187,7 @@ class VqView:
         return node
 
     def point_at(self, app, target):
-        cell = target.closest("[data-cell]") if target is not None else None
+        cell = found(target.closest("[data-cell]")) if found(target) is not None else None
         if cell is not None:
             self.show_distances(app, int(cell.dataset.cell))
 
@@ -338,7 +340,7 @@ class VqView:
         vectors = app.dom.el("vq-vectors")
         for node in vectors.querySelectorAll(".vq-vector.focus"):
             node.classList.remove("focus")
-        cell = vectors.querySelector(f'[data-cell="{self.focus}"]')
+        cell = found(vectors.querySelector(f'[data-cell="{self.focus}"]'))
         if cell is not None:
             cell.classList.add("focus")
 
@@ -379,7 +381,8 @@ class VqView:
         if shown == self.shown_distances:
             return
         self.shown_distances = shown
-        markup, box = vq_grid.distances_markup(self.distances[cell], self.indices[cell], painted)
+        # 240 wide: drawn about 1:1 in the desktop strip, so its 12-unit labels read at 11 CSS px or more
+        markup, box = vq_grid.distances_markup(self.distances[cell], self.indices[cell], painted, width=240)
         node = app.dom.el("vq-distances")
         node.innerHTML = markup
         node.setAttribute("viewBox", box)
