@@ -45,6 +45,7 @@ TARGET_PANELS = {  # article links that open what they point at
     "manifold-toggle": "manifold",
     "kl-toggle": "kl",
     "vq-toggle": "vq",
+    "train-toggle": "train",
 }
 # Views whose modules load only when first opened: panel → (modules, the view's class in the last, its title).
 ON_DEMAND = {
@@ -54,6 +55,7 @@ ON_DEMAND = {
         "VqView",
         "VQ-VAE",
     ),
+    "train": (("train.loop", "train.progress", "train.browser.view"), "TrainView", "Train it yourself"),
 }
 # What shows each story's frame. A frame made by new input leaves a story none of whose parts is in view for later
 # (App.defer): the picture being watched lands sooner, and the other catches up once the input pauses.
@@ -69,6 +71,7 @@ PANEL_SECTIONS = {
     "source": "source-panel",
     "kl": "kl-panel",
     "vq": "vq-panel",
+    "train": "train-panel",
 }
 
 
@@ -236,7 +239,7 @@ class App:
         self.latent.bind(self)
         self.on(js.window, "hashchange", self.hash_changed)
         self.in_view = views.InView(STORIES)
-        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq"):
+        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq", "train"):
             self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel))
         self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
         self.on(self.dom.el("set-b"), "click", lambda e: self.set_interp_end(1))
@@ -294,6 +297,8 @@ class App:
             self.tasks[panel] = asyncio.ensure_future(self.panel_views[panel].show(self, on))
         elif panel in ON_DEMAND and on:
             self.tasks[panel] = asyncio.ensure_future(self.open_on_demand(panel))
+        elif hasattr(self.on_demand.get(panel), "close"):
+            self.on_demand[panel].close(self)
 
     async def open_on_demand(self, panel):
         """A view whose modules load when it is first opened (ON_DEMAND); then it opens like the others."""
