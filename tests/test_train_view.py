@@ -2,6 +2,7 @@
 and CPython runs the same pysrc/train modules and graph with onnxruntime as the reference."""
 
 import json
+from array import array
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -163,3 +164,55 @@ def test_the_settings_round_trip_through_the_hash():
     state = AppState(train_beta=4.0, train_rate=1e-3, train_seed=99)
     back = decode_hash(encode_hash(state))
     assert (back.train_beta, back.train_rate, back.train_seed) == (4.0, 1e-3, 99)
+
+
+def cpython_encoding(settings, steps, pixels):
+    """μ of one input under the weights after `steps` steps, in CPython (in a thread, as cpython_losses)."""
+
+    def encode():
+        reference = trainer(settings)
+        run(reference.train(steps))
+        mu, _ = run(reference.encode(array("f", pixels), 1))
+        return mu.numpy().reshape(-1).tolist()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(encode).result()
+
+
+def test_use_this_model_runs_the_pipeline_on_the_trained_weights_and_one_press_goes_back(watch, server_url):
+    page = open_view(watch, server_url, preset=4, train_seed=5)
+    shipped_mu = watch.vector("mu")
+    for n in range(1, 4):
+        page.click("#train-step")
+        page.wait_for_selector(f"#train-panel[data-map-step='{n}']", state="attached", timeout=TIMEOUT_MS)
+    page.click("#train-use")
+    page.wait_for_selector("#trained-badge", timeout=TIMEOUT_MS)
+    assert "trained here for 3 steps" in page.text_content("#trained-badge")
+    page.wait_for_function(
+        "(mu) => document.getElementById('latent-plot').dataset.mu !== mu",
+        arg=",".join(repr(v) for v in shipped_mu),
+        timeout=TIMEOUT_MS,
+    )
+    watch.settle()
+    pixels = json.loads(watch.python("import json, __main__; json.dumps(__main__.app.pixels)"))
+    expected = cpython_encoding(loop.Settings(seed=5, beta=1.0, learning_rate=3e-3), 3, pixels)
+    assert watch.vector("mu") == pytest.approx(expected, rel=1e-3, abs=1e-5)
+    assert page.locator("#scatter path").count() == 10  # the held-out map, by label
+
+    # Presets and drawing work on it, and the details say what differs from the shipped conv net.
+    page.click("[data-preset='0']")
+    watch.settle()
+    assert watch.vector("mu") != expected
+    page.click("#details-toggle")
+    page.wait_for_selector("#details-differs:not([hidden])", timeout=TIMEOUT_MS)
+    assert page.text_content("#g-encoder-note") == "dense 256 · dense"
+    assert "no convolutions" in page.text_content("#details-differs")
+
+    page.click("#trained-badge button")
+    page.wait_for_selector("#trained-badge", state="detached")
+    page.click("[data-preset='4']")
+    watch.settle()
+    assert watch.vector("mu") == pytest.approx(shipped_mu, rel=1e-6)
+    assert page.text_content("#g-encoder-note") == "conv · conv · dense"
+    assert page.is_hidden("#details-differs")
+    assert watch.errors == []

@@ -55,7 +55,11 @@ ON_DEMAND = {
         "VqView",
         "VQ-VAE",
     ),
-    "train": (("train.loop", "train.progress", "train.browser.view"), "TrainView", "Train it yourself"),
+    "train": (
+        ("train.loop", "train.progress", "train.browser.trained_model", "train.browser.view"),
+        "TrainView",
+        "Train it yourself",
+    ),
 }
 # What shows each story's frame. A frame made by new input leaves a story none of whose parts is in view for later
 # (App.defer): the picture being watched lands sooner, and the other catches up once the input pauses.

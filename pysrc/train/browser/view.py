@@ -19,6 +19,8 @@ from page.browser.views import LoadError, fetch_bytes, jsobj, onnx_session
 from page.state import TRAIN_BETAS, TRAIN_RATES
 from page.svg import element
 from train import loop, progress
+from train.browser.trained_model import TrainedModels
+from vae import latent_plot
 from vae.latent_plot import LatentPlot
 
 FOLDER = "models/train/"
@@ -74,6 +76,8 @@ class TrainView:
         self.encoded_pixels = None
         self.times = []  # performance.now() after each step, for steps per second
         self.proxies = []
+        self.shipped = None  # (models, map μ, labels, plot) of the shipped VAE while the trained one is in use
+        self.badge = None
 
     # ---- opening, closing, loading ----
 
@@ -113,7 +117,7 @@ class TrainView:
             self.failed = str(error)
             self.status(app, f"Training cannot start: {FOLDER}{error}".replace(FOLDER + FOLDER, FOLDER), error=True)
             app.dom.el("train-panel").dataset.state = "failed"
-            for control in ("train-run", "train-step", "train-reset"):
+            for control in ("train-run", "train-step", "train-reset", "train-use"):
                 app.dom.el(control).disabled = True
             return
         self.index, self.data = index, data
@@ -153,6 +157,7 @@ class TrainView:
         self.on(dom.el("train-run"), "click", lambda e: self.set_training(app, not self.training))
         self.on(dom.el("train-step"), "click", lambda e: self.spawn(self.one_step(app)))
         self.on(dom.el("train-reset"), "click", lambda e: self.reset(app))
+        self.on(dom.el("train-use"), "click", lambda e: self.spawn(self.use(app)))
 
     def spawn(self, coroutine):
         """Run a coroutine from an event handler; the reference keeps the task from being collected."""
@@ -357,3 +362,64 @@ class TrainView:
         await self.encode_input(app)
         if self.codes is not None:
             self.draw_map(app, *self.codes, self.map_step)
+
+    # ---- "Use this model": the whole explainer on the trained weights ----
+
+    async def use(self, app):
+        """Switch the pipeline, the plot (with the held-out map) and the loss panel to the weights as they are now;
+        a badge says so, and its button goes back to the shipped model."""
+        if self.trainer is None:
+            return
+        if self.map_step != self.trainer.step:
+            await self.refresh_map(app)
+        if self.shipped is None:
+            self.shipped = (app.models, app.map_mu, app.map_labels, app.plot)
+        t = self.trainer
+        models = TrainedModels(self.shipped[0], self.runner.sessions, t, t.step, t.settings.beta)
+        xs, ys = self.codes
+        points = list(zip(xs, ys, strict=True))
+        plot = LatentPlot(latent_plot.square_domain((min(xs), min(ys)), (max(xs), max(ys))))
+        self.swap(app, models, points, self.data.test_labels, plot)
+        self.show_badge(
+            app,
+            f"Your model is in use: trained here for {t.step} steps at β = {t.settings.beta:g} "
+            "(a fully connected VAE); the map shows the 2,000 held-out digits.",
+        )
+        app.dom.attr("train-use", "aria-pressed", "true")
+
+    def back(self, app):
+        if self.shipped is None:
+            return
+        self.swap(app, *self.shipped)
+        self.shipped = None
+        self.badge.remove()
+        self.badge = None
+        app.dom.attr("train-use", "aria-pressed", "false")
+
+    def swap(self, app, models, map_mu, labels, plot):
+        """The app's networks, map and plot replaced; the plot is drawn anew, and the frame runs again."""
+        app.models, app.map_mu, app.map_labels, app.plot = models, map_mu, labels, plot
+        app.encoded = None
+        box = f"0 0 {plot.width} {plot.height}"
+        base, overlay = app.dom.el("latent-base"), app.dom.el("latent-overlay")
+        base.setAttribute("viewBox", box)
+        overlay.setAttribute("viewBox", box)
+        base.innerHTML = latent_plot.base_markup(plot, latent_plot.scatter_markup(plot, map_mu, labels))
+        overlay.innerHTML = latent_plot.overlay_markup(plot)
+        app.dom.forget()
+        app.latent.shown_encoding = None
+        app.latent.show_prior(app, "prior" in app.state.panels)
+        manifold = app.panel_views["manifold"]
+        manifold.url = None
+        if "manifold" in app.state.panels:
+            self.spawn(manifold.show(app, True))
+        app.request(encode=True)
+
+    def show_badge(self, app, words):
+        if self.badge is None:
+            self.badge = js.document.createElement("p")
+            self.badge.id, self.badge.className = "trained-badge", "trained-badge"
+            self.badge.setAttribute("role", "status")
+            app.dom.el("message").after(self.badge)
+        self.badge.innerHTML = f'<span>{escape(words)}</span> <button type="button">Back to the shipped model</button>'
+        self.on(self.badge.querySelector("button"), "click", lambda e: self.back(app))
