@@ -216,3 +216,16 @@ def test_use_this_model_runs_the_pipeline_on_the_trained_weights_and_one_press_g
     assert page.text_content("#g-encoder-note") == "conv · conv · dense"
     assert page.is_hidden("#details-differs")
     assert watch.errors == []
+
+
+def test_the_article_links_to_the_view_and_its_code_is_in_the_source_panel(watch, server_url):
+    page = watch.open_state(server_url)
+    page.click("#article a.tool-link[data-target='train-toggle']")
+    wait_state(page, "paused")
+    assert page.get_attribute("#train-toggle", "aria-expanded") == "true" and page.is_visible("#train-panel")
+    page.click("#source-toggle")
+    page.click("#source-stories [data-story=train]", timeout=TIMEOUT_MS)
+    for module in ("train.loop", "train.progress", "train.browser.view"):
+        assert page.locator(f'#source-tabs [data-module="{module}"]').count() == 1
+    page.wait_for_selector("#source-editor .cm-content:has-text('The training loop of')", timeout=TIMEOUT_MS)
+    assert watch.errors == []
