@@ -76,6 +76,7 @@ class TrainView:
         self.encoded_pixels = None
         self.times = []  # performance.now() after each step, for steps per second
         self.proxies = []
+        self.graphs = {}  # graph name → its checked bytes (the trained model in use gets sessions of its own)
         self.shipped = None  # (models, map μ, labels, plot) of the shipped VAE while the trained one is in use
         self.badge = None
 
@@ -88,7 +89,7 @@ class TrainView:
         await self.loading
         if self.trainer is None:
             return
-        if self.map_step != self.trainer.step:
+        if self.map_step != self.trainer.step or app.pixels is not self.encoded_pixels:
             await self.refresh_map(app)
         if self.resume:
             self.resume = False
@@ -108,14 +109,15 @@ class TrainView:
             paths = [records[key]["path"] for key in (*loop.GRAPHS, *loop.DATA)]
             files = dict(zip(paths, await asyncio.gather(*(self.fetch(p) for p in paths)), strict=True))
             data = loop.dataset(index, files)
-            sessions = {}
-            for name in loop.GRAPHS:
-                path = index["graphs"][name]["path"]
-                checked = loop.check_file(index["graphs"][name], files[path])
-                sessions[name] = await onnx_session(app.models.ort, FOLDER + path, checked)
+            self.graphs = {
+                name: loop.check_file(index["graphs"][name], files[index["graphs"][name]["path"]])
+                for name in loop.GRAPHS
+            }
+            sessions = {name: await self.session(app, index, name) for name in loop.GRAPHS}
         except (LoadError, loop.TrainFileError) as error:
             self.failed = str(error)
-            self.status(app, f"Training cannot start: {FOLDER}{error}".replace(FOLDER + FOLDER, FOLDER), error=True)
+            where = FOLDER if isinstance(error, loop.TrainFileError) else ""
+            self.status(app, f"Training cannot start: {where}{error}", error=True)
             app.dom.el("train-panel").dataset.state = "failed"
             for control in ("train-run", "train-step", "train-reset", "train-use"):
                 app.dom.el(control).disabled = True
@@ -124,6 +126,10 @@ class TrainView:
         self.runner = WebRunner(app.models.ort, sessions, index)
         self.pixels = data.test_pixels()
         self.reset(app)
+
+    async def session(self, app, index, name):
+        """An onnxruntime-web session of one of the checked graphs."""
+        return await onnx_session(app.models.ort, FOLDER + index["graphs"][name]["path"], self.graphs[name])
 
     async def fetch(self, path, required=False):
         """A file of models/train/, or None when it is missing (loop.check_file then names it)."""
@@ -277,6 +283,8 @@ class TrainView:
     async def one_step(self, app):
         if self.trainer is None or self.training:
             return
+        if self.loop_task is not None:  # the step in flight when training was paused ends first
+            await self.loop_task
         if await self.step(app):
             self.status(app, f"Paused after step {self.trainer.step}.")
             await self.refresh_map(app)
@@ -356,6 +364,8 @@ class TrainView:
         the next map does it)."""
         if self.trainer is None or self.training or app.pixels is self.encoded_pixels or self.map_step is None:
             return
+        if "train" not in app.state.panels:
+            return  # open() encodes it when the view is shown again
         self.spawn(self.redraw_input(app))
 
     async def redraw_input(self, app):
@@ -370,12 +380,18 @@ class TrainView:
         a badge says so, and its button goes back to the shipped model."""
         if self.trainer is None:
             return
+        if self.training:  # the weights of this step, and the map made with them
+            self.set_training(app, False)
+        if self.loop_task is not None:
+            await self.loop_task
         if self.map_step != self.trainer.step:
             await self.refresh_map(app)
         if self.shipped is None:
             self.shipped = (app.models, app.map_mu, app.map_labels, app.plot)
         t = self.trainer
-        models = TrainedModels(self.shipped[0], self.runner.sessions, t, t.step, t.settings.beta)
+        # Sessions of its own: the pipeline's frames must not run a session the view's map may be running.
+        sessions = {name: await self.session(app, self.index, name) for name in ("encoder", "decoder")}
+        models = TrainedModels(self.shipped[0], sessions, t, t.step, t.settings.beta)
         xs, ys = self.codes
         points = list(zip(xs, ys, strict=True))
         plot = LatentPlot(latent_plot.square_domain((min(xs), min(ys)), (max(xs), max(ys))))
