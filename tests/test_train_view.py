@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from page.state import AppState, decode_hash
+from page.state import decode_hash
 from train import loop
 from training.live_runtime import FOLDER, run, trainer
 
@@ -156,14 +156,6 @@ def test_a_corrupt_file_is_named_and_the_rest_of_the_page_works(watch, server_ur
     watch.settle()
     assert watch.vector("mu") != before
     assert watch.errors == []
-
-
-def test_the_settings_round_trip_through_the_hash():
-    from page.state import encode_hash
-
-    state = AppState(train_beta=4.0, train_rate=1e-3, train_seed=99)
-    back = decode_hash(encode_hash(state))
-    assert (back.train_beta, back.train_rate, back.train_seed) == (4.0, 1e-3, 99)
 
 
 def cpython_encoding(settings, steps, pixels):
