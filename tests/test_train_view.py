@@ -221,3 +221,26 @@ def test_the_article_links_to_the_view_and_its_code_is_in_the_source_panel(watch
         assert page.locator(f'#source-tabs [data-module="{module}"]').count() == 1
     page.wait_for_selector("#source-editor .cm-content:has-text('The training loop of')", timeout=TIMEOUT_MS)
     assert watch.errors == []
+
+
+def test_a_new_link_shows_its_settings_and_starts_a_new_run(watch, server_url):
+    from page.state import AppState, encode_hash
+
+    page = open_view(watch, server_url)
+    page.click("#train-step")
+    page.wait_for_selector("#train-panel[data-map-step='1']", state="attached", timeout=TIMEOUT_MS)
+    page.evaluate(
+        "(hash) => { location.hash = hash; }",
+        "#" + encode_hash(AppState(panels={"train"}, train_beta=0.0, train_rate=1e-2, train_seed=8)),
+    )
+    page.wait_for_selector("#train-panel[data-step='0'][data-map-step='0']", state="attached", timeout=TIMEOUT_MS)
+    assert (page.input_value("#train-beta"), page.input_value("#train-rate"), page.input_value("#train-seed")) == (
+        "0",
+        "0.01",
+        "8",
+    )
+    assert "nothing pulls" not in page.text_content("#train-words")  # untrained: no step yet
+    page.click("#train-step")
+    page.wait_for_selector("#train-panel[data-map-step='1']", state="attached", timeout=TIMEOUT_MS)
+    assert "with β = 0 nothing pulls the codes toward N(0, I)" in page.text_content("#train-words")
+    assert watch.errors == []
