@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = REPO / "build" / "screenshots"
-PANELS = ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq")
+PANELS = ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq", "train")
 
 
 def axe_violations(page):
@@ -120,6 +120,14 @@ def decoder_fails(watch, url):
     watch.settle()
 
 
+def training(watch):
+    """The training view open and training, its map redrawn at least once since the start."""
+    toggle(watch, "train")
+    watch.page.wait_for_selector("#train-panel[data-state=paused]", state="attached", timeout=60_000)
+    watch.page.click("#train-run")
+    watch.page.wait_for_function("() => +document.getElementById('train-panel').dataset.mapStep > 0", timeout=60_000)
+
+
 # The states axe checks, in order, on one page: (name, what gets there, what undoes it). A new view is one line.
 STATES = [
     ("first view", lambda w, url: None, None),
@@ -133,6 +141,7 @@ STATES = [
     ("codes sampled from the prior", lambda w, url: prior_sample(w), lambda w: toggle(w, "vq")),
     ("edited code in use", lambda w, url: edit_code(w), None),
     ("edited quantizer in use", lambda w, url: edit_quantizer(w), None),
+    ("training", lambda w, url: training(w), lambda w: (w.page.click("#train-run"), toggle(w, "train"))),
     ("decoder failing to load", decoder_fails, None),
 ]
 # Dark mode changes colours only, so the states that show every colour are enough there (and keep `make test` short).

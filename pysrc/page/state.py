@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from live import edits as live_code
 
-PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate", "kl", "vq")
+PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate", "kl", "vq", "train")
 KL_MODES = ("replay", "beta")  # the "Why the KL term?" view: the training replay, or the KL weight β
+TRAIN_BETAS = (0.0, 0.5, 1.0, 2.0, 4.0)  # "Train it yourself": the KL weights offered
+TRAIN_RATES = (1e-3, 3e-3, 1e-2, 1.0)  # its learning rates; 1 is there to show what a rate too large does
 MAX_EPOCH = 10_000
 MAX_BETA = 1_000.0
 VQ_CELLS = 49  # the VQ-VAE's 7×7 code grid
@@ -52,6 +54,9 @@ class AppState:
     vq_brush: int = 0  # the code the learner paints with
     vq_details: bool = False  # the VQ-VAE view's "Explain VQ-VAE details": the quantiser's code and live graph
     vq_seed: int = 1  # the VQ-VAE view's prior: the seed of the last sample drawn (or of the next, before any)
+    train_beta: float = 1.0  # "Train it yourself": the settings of the run (its weights are never in the link)
+    train_rate: float = 3e-3  # separates the digits sooner than 1e-3 (docs/train.md)
+    train_seed: int = 0
     undo_stack: list = field(default_factory=list, repr=False, compare=False)
 
     # Input actions. Each one that changes the drawing saves the old drawing for Undo.
@@ -175,6 +180,10 @@ def encode_hash(state):
     kl = {k: v for k, v in kl.items() if v != {"m": "replay", "e": None, "b": 1.0}[k]}
     if kl:
         data["k"] = kl
+    train = {"b": state.train_beta, "l": state.train_rate, "s": state.train_seed}
+    train = {k: v for k, v in train.items() if v != {"b": 1.0, "l": 3e-3, "s": 0}[k]}
+    if train:
+        data["t"] = train
     vq = {}
     if state.vq_edits is not None and any(k is not None for k in state.vq_edits):
         vq["e"] = [[cell, k] for cell, k in enumerate(state.vq_edits) if k is not None]  # sparse: cell, code
@@ -279,7 +288,22 @@ def decode_hash(text):
         raise StateError("the link's KL weight β is not a valid number")
     state.kl_beta = float(beta)
     state.vq_edits, state.vq_brush, state.vq_details, state.vq_seed = _vq(data.get("v", {}))
+    state.train_beta, state.train_rate, state.train_seed = _train(data.get("t", {}))
     return state
+
+
+def _train(train):
+    """ "Train it yourself" in a link: β and the learning rate, each one the view offers, and the seed."""
+    if not isinstance(train, dict) or not set(train) <= {"b", "l", "s"}:
+        raise StateError("the link's training settings have the wrong shape")
+    beta, rate, seed = train.get("b", 1.0), train.get("l", 3e-3), train.get("s", 0)
+    if not _is_finite_number(beta) or float(beta) not in TRAIN_BETAS:
+        raise StateError("the link's training β is not one the page offers")
+    if not _is_finite_number(rate) or float(rate) not in TRAIN_RATES:
+        raise StateError("the link's learning rate is not one the page offers")
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise StateError(f"the link's training seed is not a whole number from 0 to {MAX_SEED}")
+    return float(beta), float(rate), seed
 
 
 def _vq(vq):

@@ -190,12 +190,15 @@ def _bell_plot(name, i, plot):
     )
 
 
+ENCODER_NOTE = "conv · conv · dense"  # the shipped encoder's layers; another model in use says its own
+
+
 def _encoder():
     return _part(
         "encoder",
         _box(12, 130, 112, 96)
         + element("text", "x → encoder", x=68, y=170, class_="box-title", text_anchor="middle")
-        + element("text", "conv · conv · dense", x=68, y=190, class_="box-note", text_anchor="middle"),
+        + element("text", ENCODER_NOTE, id="g-encoder-note", x=68, y=190, class_="box-note", text_anchor="middle"),
     )
 
 

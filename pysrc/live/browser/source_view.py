@@ -14,7 +14,15 @@ from page.browser.views import LoadError, fetch_text, import_on_demand, jsobj
 from page.svg import num
 
 # One tab per story (pysrc/'s packages), then that story's modules; the pipeline's in the order the data flows.
-STORIES = {"vae": "VAE", "vq": "VQ-VAE", "kl": "KL", "live": "Live code", "page": "Page", "": "main.py"}
+STORIES = {
+    "vae": "VAE",
+    "vq": "VQ-VAE",
+    "kl": "KL",
+    "train": "Training",
+    "live": "Live code",
+    "page": "Page",
+    "": "main.py",
+}
 STORY_ORDER = ["digit_input", "encoder", "distribution", "sample", "decoder", "loss", "quantizer"]
 SAVED_CODE = "vae-explainer:code"
 EDITOR_LABEL = "Source of the module in the selected tab (editable ones run when you press Apply)"

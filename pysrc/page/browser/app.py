@@ -17,10 +17,11 @@ from live import edits as live_code
 from live.browser import source_view
 from page import artifacts
 from page.browser import article_view, views
+from page.browser.canvases import Canvases
 from page.browser.views import Dom, LoadError, fetch_bytes, fetch_text, jsobj
 from page.state import AppState, StateError, decode_hash, encode_hash
 from page.svg import NonFiniteError
-from vae import decoder, encoder, latent_plot, sample
+from vae import encoder, latent_plot, sample
 from vae.browser import (
     details_view,
     drawing_view,
@@ -45,6 +46,7 @@ TARGET_PANELS = {  # article links that open what they point at
     "manifold-toggle": "manifold",
     "kl-toggle": "kl",
     "vq-toggle": "vq",
+    "train-toggle": "train",
 }
 # Views whose modules load only when first opened: panel → (modules, the view's class in the last, its title).
 ON_DEMAND = {
@@ -53,6 +55,11 @@ ON_DEMAND = {
         ("vq.quantizer", "vq.grid", "vq.graph", "vq.browser.details_view", "vq.browser.prior_view", "vq.browser.view"),
         "VqView",
         "VQ-VAE",
+    ),
+    "train": (
+        ("train.loop", "train.progress", "train.browser.trained_model", "train.browser.view"),
+        "TrainView",
+        "Train it yourself",
     ),
 }
 # What shows each story's frame. A frame made by new input leaves a story none of whose parts is in view for later
@@ -69,10 +76,11 @@ PANEL_SECTIONS = {
     "source": "source-panel",
     "kl": "kl-panel",
     "vq": "vq-panel",
+    "train": "train-panel",
 }
 
 
-class App:
+class App(Canvases):
     def __init__(self):
         self.dom = Dom()
         self.state = AppState()  # the first view, the same one serve.py drew into the page before Python started
@@ -198,33 +206,6 @@ class App:
             return error
         return None
 
-    # ---- canvases ----
-
-    def canvas(self, element_id):
-        ctx = self.contexts.get(element_id)
-        if ctx is None:
-            ctx = self.contexts[element_id] = self.dom.el(element_id).getContext(
-                "2d", jsobj({"willReadFrequently": True})
-            )
-        return ctx
-
-    def paint_rgba(self, element_id, rgba, width=28, height=28, x=0, y=0):
-        """RGBA bytes onto a canvas in one putImageData call, reusing one ImageData per canvas and size."""
-        key = (element_id, width, height)
-        data = self.image_data.get(key)
-        if data is None:
-            data = self.image_data[key] = self.canvas(element_id).createImageData(width, height)
-        data.data.assign(rgba)
-        self.canvas(element_id).putImageData(data, x, y)
-
-    def put_image(self, element_id, pixels):
-        self.paint_rgba(element_id, decoder.grayscale_rgba(pixels))
-
-    def paint_strip(self, element_id, images):
-        """Decoded images side by side on a 28-pixel-high strip canvas."""
-        for k, image in enumerate(images):
-            self.paint_rgba(element_id, decoder.grayscale_rgba(image), x=28 * k)
-
     # ---- events ----
 
     def on(self, target, event, handler):
@@ -237,7 +218,7 @@ class App:
         self.latent.bind(self)
         self.on(js.window, "hashchange", self.hash_changed)
         self.in_view = views.InView(STORIES)
-        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq"):
+        for panel in ("details", "loss", "samples", "interpolate", "source", "prior", "manifold", "kl", "vq", "train"):
             self.on(self.dom.el(f"{panel}-toggle"), "click", lambda e, panel=panel: self.toggle(panel, reveal=True))
         self.on(self.dom.el("set-a"), "click", lambda e: self.set_interp_end(0))
         self.on(self.dom.el("set-b"), "click", lambda e: self.set_interp_end(1))
@@ -309,6 +290,8 @@ class App:
             self.tasks[panel] = asyncio.ensure_future(self.panel_views[panel].show(self, on))
         elif panel in ON_DEMAND and on:
             self.tasks[panel] = asyncio.ensure_future(self.open_on_demand(panel))
+        elif hasattr(self.on_demand.get(panel), "close"):
+            self.on_demand[panel].close(self)
 
     async def open_on_demand(self, panel):
         """A view whose modules load when it is first opened (ON_DEMAND); then it opens like the others."""

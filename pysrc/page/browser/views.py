@@ -5,7 +5,8 @@ A view is one module, `<name>_view.py`, with one class that reads the app's curr
 part of the page; the maths stays in the pure core. The app calls, where the view has them:
 - `render(app)` at the end of every frame, with the frame's numbers (μ, σ, ε, z, x̂ …) on `app`;
 - `show(app, on)` when its panel is opened or closed (the first opening may load what the view needs);
-- `open(app)` and `update(app)` for views whose modules load only when first opened (app.ON_DEMAND).
+- `open(app)` and `update(app)` for views whose modules load only when first opened (app.ON_DEMAND), and
+  `close(app)` when such a view's panel closes.
 """
 
 import asyncio

@@ -3,6 +3,8 @@ ways (pointing at a line lights its part of the graph, and the reverse)."""
 
 from html import escape
 
+import js
+
 from page import code_panel
 from page.browser.views import code_html, fetch_text
 from vae import graph
@@ -38,11 +40,17 @@ class Details:
         svg.innerHTML = markup
         app.dom.el("story").innerHTML = graph.annotations_markup()
         code_panel.bind_links(app.dom.el("details"), app.on)
+        differs = js.document.createElement("p")
+        differs.id, differs.className, differs.hidden = "details-differs", "explain details-differs", True
+        lines.before(differs)
         self.built = True
 
     def render(self, app):
         if "details" not in app.state.panels or not self.built or app.mu is None:
             return
+        app.dom.text("g-encoder-note", app.models.encoder_note)
+        app.dom.text("details-differs", app.models.differs)
+        app.dom.el("details-differs").hidden = not app.models.differs
         updates = graph.graph_updates(app.mu, app.log_var, app.sigma, app.epsilon, app.z)
         for (element_id, name), value in updates.items():
             if name == "text":

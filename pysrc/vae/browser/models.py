@@ -11,11 +11,14 @@ import js
 from pyodide.ffi import to_js
 
 from page.browser.views import LoadError, Runner, jsobj
-from vae import decoder, encoder
+from vae import decoder, encoder, graph
 
 
 class Models:
     """The two ONNX sessions. Either may be missing; the page then says so and keeps what still works."""
+
+    encoder_note = graph.ENCODER_NOTE  # the encoder's layers, as the details graph names them
+    differs = ""  # what the details say differs from the code they show (another model in use)
 
     def __init__(self):
         self.ort = None  # onnxruntime-web's module, loaded by boot.mjs while Pyodide booted
