@@ -17,7 +17,7 @@ from test_a11y import toggle  # noqa: E402
 
 OUT = REPO / "build" / "screenshots"
 SIZES = {"1440x900": {"width": 1440, "height": 900}, "390x844": {"width": 390, "height": 844}}
-VIEWS = ("details", "loss", "prior", "manifold", "samples", "interpolate", "kl", "vq", "source")
+VIEWS = ("details", "loss", "prior", "manifold", "samples", "interpolate", "kl", "vq", "train", "source")
 
 
 def shoot(browser, url, size, viewport):
