@@ -11,7 +11,7 @@ import json
 from html import escape
 
 import js
-from pyodide.ffi import create_proxy, to_js
+from pyodide.ffi import to_js
 
 from kl import evidence as kl
 from page import code_panel
@@ -54,7 +54,6 @@ class KlView:
         self.encoding = False
         self.generation = 0  # bumped by every show(): a slower, older one stops before it draws
         self.playing = None  # the play task, while playing
-        self.proxies = []
         self.texts = None  # (mode, epoch, β) the charts and words were drawn for
 
     # ---- opening and controls ----
@@ -88,11 +87,6 @@ class KlView:
             lines.append('<span class="code-line"></span>')
         app.dom.el("kl-code").innerHTML = "".join(lines[:-1])
 
-    def on(self, node, event, handler):
-        proxy = create_proxy(handler)
-        self.proxies.append(proxy)
-        node.addEventListener(event, proxy)
-
     def build_controls(self, app):
         dom, index = app.dom, self.index
         slider = dom.el("kl-epoch")
@@ -109,11 +103,11 @@ class KlView:
             for b in index.beta_values
         )
         for button in js.document.querySelectorAll("[data-kl-mode]"):
-            self.on(button, "click", lambda e: self.change(app, kl_mode=e.currentTarget.dataset.klMode))
+            app.on(button, "click", lambda e: self.change(app, kl_mode=e.currentTarget.dataset.klMode))
         for button in betas.querySelectorAll("[data-kl-beta]"):
-            self.on(button, "click", lambda e: self.change(app, kl_beta=float(e.currentTarget.dataset.klBeta)))
-        self.on(slider, "input", lambda e: self.change(app, kl_epoch=self.index.epochs[int(e.target.value)]))
-        self.on(dom.el("kl-play"), "click", lambda e: self.toggle_play(app))
+            app.on(button, "click", lambda e: self.change(app, kl_beta=float(e.currentTarget.dataset.klBeta)))
+        app.on(slider, "input", lambda e: self.change(app, kl_epoch=self.index.epochs[int(e.target.value)]))
+        app.on(dom.el("kl-play"), "click", lambda e: self.toggle_play(app))
 
     def change(self, app, **values):
         """A control moved: the state takes the new value, the link follows, and the view shows it."""

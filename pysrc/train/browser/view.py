@@ -13,7 +13,7 @@ from array import array
 from html import escape
 
 import js
-from pyodide.ffi import create_once_callable, create_proxy, to_js
+from pyodide.ffi import create_once_callable, to_js
 
 from page.browser.views import LoadError, fetch_bytes, jsobj, onnx_session
 from page.state import TRAIN_BETAS, TRAIN_RATES
@@ -75,7 +75,6 @@ class TrainView:
         self.input_mu = None  # the learner's input, encoded by the weights the map shows
         self.encoded_pixels = None
         self.times = []  # performance.now() after each step, for steps per second
-        self.proxies = []
         self.graphs = {}  # graph name → its checked bytes (the trained model in use gets sessions of its own)
         self.shipped = None  # (models, map μ, labels, plot) of the shipped VAE while the trained one is in use
         self.badge = None
@@ -142,11 +141,6 @@ class TrainView:
 
     # ---- controls ----
 
-    def on(self, node, event, handler):
-        proxy = create_proxy(handler)
-        self.proxies.append(proxy)
-        node.addEventListener(event, proxy)
-
     def build_controls(self, app):
         dom, state = app.dom, app.state
         dom.el("train-beta").innerHTML = "".join(
@@ -157,13 +151,13 @@ class TrainView:
             for r in TRAIN_RATES
         )
         dom.el("train-seed").value = str(state.train_seed)
-        self.on(dom.el("train-beta"), "change", lambda e: self.change(app, train_beta=float(e.target.value)))
-        self.on(dom.el("train-rate"), "change", lambda e: self.change(app, train_rate=float(e.target.value)))
-        self.on(dom.el("train-seed"), "change", self.seed_changed(app))
-        self.on(dom.el("train-run"), "click", lambda e: self.set_training(app, not self.training))
-        self.on(dom.el("train-step"), "click", lambda e: self.spawn(self.one_step(app)))
-        self.on(dom.el("train-reset"), "click", lambda e: self.reset(app))
-        self.on(dom.el("train-use"), "click", lambda e: self.spawn(self.use(app)))
+        app.on(dom.el("train-beta"), "change", lambda e: self.change(app, train_beta=float(e.target.value)))
+        app.on(dom.el("train-rate"), "change", lambda e: self.change(app, train_rate=float(e.target.value)))
+        app.on(dom.el("train-seed"), "change", self.seed_changed(app))
+        app.on(dom.el("train-run"), "click", lambda e: self.set_training(app, not self.training))
+        app.on(dom.el("train-step"), "click", lambda e: self.spawn(self.one_step(app)))
+        app.on(dom.el("train-reset"), "click", lambda e: self.reset(app))
+        app.on(dom.el("train-use"), "click", lambda e: self.spawn(self.use(app)))
 
     def spawn(self, coroutine):
         """Run a coroutine from an event handler; the reference keeps the task from being collected."""
@@ -438,4 +432,4 @@ class TrainView:
             self.badge.setAttribute("role", "status")
             app.dom.el("message").after(self.badge)
         self.badge.innerHTML = f'<span>{escape(words)}</span> <button type="button">Back to the shipped model</button>'
-        self.on(self.badge.querySelector("button"), "click", lambda e: self.back(app))
+        app.on(self.badge.querySelector("button"), "click", lambda e: self.back(app))
