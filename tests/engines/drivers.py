@@ -35,7 +35,9 @@ def shot_name(engine, step):
 
 def view_js(step):
     """Scrolls the step's view to the middle of the viewport, for its screenshot."""
-    return f"document.querySelector({json.dumps(step['view'])}).scrollIntoView({{block: 'center'}})"
+    # At once, not smoothly: the regions are read, and the screenshot taken, right after.
+    where = "{block: 'center', behavior: 'instant'}"
+    return f"document.querySelector({json.dumps(step['view'])}).scrollIntoView({where})"
 
 
 def until_js(step, prev):
@@ -154,7 +156,7 @@ def webkit(url, out_dir):
                     driver.execute_script(step["do"])
                 if step.get("input") == "stroke":
                     canvas = driver.find_element(By.ID, "draw-canvas")
-                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+                    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", canvas)
                     size = canvas.size
                     offsets = [(round((x - 0.5) * size["width"]), round((y - 0.5) * size["height"])) for x, y in STROKE]
                     chain = ActionChains(driver).move_to_element_with_offset(canvas, *offsets[0]).click_and_hold()

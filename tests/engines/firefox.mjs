@@ -27,7 +27,7 @@ try {
     if (step.input === "stroke") await stroke(page);
     await page.waitForFunction(`((prev) => ${step.until})(${JSON.stringify(prev)})`, { timeout: TIMEOUT_MS, polling: 50 });
     if (step.view) {
-      await page.evaluate(`document.querySelector(${JSON.stringify(step.view)}).scrollIntoView({block: 'center'})`);
+      await page.evaluate(`document.querySelector(${JSON.stringify(step.view)}).scrollIntoView({block: 'center', behavior: 'instant'})`);
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     const reading = await page.evaluate(step.read);
