@@ -20,13 +20,18 @@ RECENT = 20  # the sentence's losses: the mean of the last this many batches (on
 # ## The map of the held-out codes
 
 
+EDGE = 1.05
+
+
 def map_domain(current, xs, ys):
     """The map's square axes: wide enough for all but the farthest 0.5% of the codes (one digit flung far in an
     early step would shrink the rest to a dot), kept while they still fit well, so the codes are seen moving
     rather than the axes; wider at once when the codes outgrow them, narrower once they fill less than half."""
     extent = sorted(max(abs(x), abs(y)) for x, y in zip(xs, ys, strict=True))
     reach = extent[min(len(extent) - 1, int(0.995 * len(extent)))]
-    fitted = square_domain((-reach, -reach), (reach, reach), minimum=3.5)
+    # 5 % beyond the half-step square_domain rounds to, so that no tick sits on the frame's corner, where the two
+    # axes' end labels (-20 and -20, say) would meet.
+    fitted = tuple(EDGE * v for v in square_domain((-reach, -reach), (reach, reach), minimum=3.5))
     if current is None or fitted[1] > current[1] or fitted[1] < 0.5 * current[1]:
         return fitted
     return current
