@@ -446,6 +446,7 @@ def test_apply_shows_its_numbers_and_picture_beside_itself(browser, server_url, 
         page.click("#apply-button")
         page.wait_for_selector("html[data-edited=true]", state="attached")
         watch.settle()
+        settled_scroll(page)
         assert page.evaluate(SHOWN, ".source-live") >= 0.6
         mu, z = watch.vector("mu"), watch.vector("z")
         text = page.text_content("#source-result")

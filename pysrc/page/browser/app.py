@@ -266,14 +266,14 @@ class App(Canvases):
 
     async def reveal(self, panel):
         """Bring an opened panel into view, and again once what it loads has drawn (it may have grown past the
-        viewport's foot meanwhile)."""
+        viewport's foot meanwhile), unless the learner has gone into it by then."""
         section = self.dom.el(PANEL_SECTIONS[panel])
         views.bring_into_view(section)
         opening = self.tasks.get(panel)
         if opening is not None:
             await asyncio.wait([opening])  # its failure is the opening's own to report
-            if panel in self.state.panels:
-                views.bring_into_view(section)
+            if panel in self.state.panels and not section.contains(js.document.activeElement):
+                views.bring_into_view(section)  # not once the learner is at work in it: the page stays put
 
     def show_panel(self, panel, on):
         button = self.dom.el(f"{panel}-toggle")
