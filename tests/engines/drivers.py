@@ -19,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = json.loads((HERE / "steps.json").read_text(encoding="utf-8"))
-STEPS, REGIONS = SCENARIO["steps"], SCENARIO["regions"]
+STEPS, STILL, REGIONS = SCENARIO["steps"], SCENARIO["still"], SCENARIO["regions"]
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_S = 120
 # A "7" across the drawing canvas, as fractions of its box.
@@ -38,6 +38,16 @@ def view_js(step):
     # At once, not smoothly: the regions are read, and the screenshot taken, right after.
     where = "{block: 'center', behavior: 'instant'}"
     return f"document.querySelector({json.dumps(step['view'])}).scrollIntoView({where})"
+
+
+def wait_still(read):
+    """Until `read()` (the scenario's `still`) gives the same for 300 ms: a smooth scroll has come to rest."""
+    seen, deadline = [], time.monotonic() + 10
+    while len(seen) < 4 or len(set(seen[-4:])) > 1:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the page kept scrolling: {seen[-4:]}")
+        seen.append(read())
+        time.sleep(0.1)
 
 
 def until_js(step, prev):
@@ -70,9 +80,10 @@ def chromium(browser, url, out_dir):
                 page.mouse.up()
             # A function, not an expression: Playwright runs an expression through eval(), which the page's CSP forbids.
             page.wait_for_function(f"() => {until_js(step, prev)}", timeout=TIMEOUT_S * 1000, polling=50)
+            wait_still(lambda: page.evaluate(STILL))
             if step.get("view"):
                 page.evaluate(view_js(step))
-                page.wait_for_timeout(300)
+                wait_still(lambda: page.evaluate(STILL))
             reading = page.evaluate(step["read"])
             result["steps"].append({"name": step["name"], "reading": reading, "seconds": time.monotonic() - started})
             prev = {**prev, **reading}
@@ -166,9 +177,10 @@ def webkit(url, out_dir):
                 WebDriverWait(driver, TIMEOUT_S, poll_frequency=0.1).until(
                     lambda d, step=step, prev=prev: d.execute_script(f"return {until_js(step, prev)}")
                 )
+                wait_still(lambda: driver.execute_script(f"return {STILL}"))
                 if step.get("view"):
                     driver.execute_script(view_js(step))
-                    time.sleep(0.3)
+                    wait_still(lambda: driver.execute_script(f"return {STILL}"))
                 reading = driver.execute_script(f"return {step['read']}")
                 result["steps"].append(
                     {"name": step["name"], "reading": reading, "seconds": time.monotonic() - started}

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { launchFirefox, watchErrors } from "./firefox-browser.mjs";
 
 const [url, outDir] = process.argv.slice(2);
-const { steps, regions } = JSON.parse(readFileSync(new URL("./steps.json", import.meta.url), "utf-8"));
+const { steps, still, regions } = JSON.parse(readFileSync(new URL("./steps.json", import.meta.url), "utf-8"));
 const TIMEOUT_MS = 120_000;
 const VIEWPORT = { width: 1280, height: 800 };
 
@@ -26,9 +26,10 @@ try {
     if (step.do) await page.evaluate(step.do);
     if (step.input === "stroke") await stroke(page);
     await page.waitForFunction(`((prev) => ${step.until})(${JSON.stringify(prev)})`, { timeout: TIMEOUT_MS, polling: 50 });
+    await waitStill(page);
     if (step.view) {
       await page.evaluate(`document.querySelector(${JSON.stringify(step.view)}).scrollIntoView({block: 'center', behavior: 'instant'})`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitStill(page);
     }
     const reading = await page.evaluate(step.read);
     result.steps.push({ name: step.name, reading, seconds: (Date.now() - started) / 1000, regions: await page.evaluate(regions) });
@@ -41,6 +42,17 @@ try {
   await browser.close();
 }
 console.log(JSON.stringify(result));
+
+// Until `still` reads the same for 300 ms: a smooth scroll has come to rest.
+async function waitStill(page) {
+  const seen = [];
+  const deadline = Date.now() + 10_000;
+  while (seen.length < 4 || new Set(seen.slice(-4)).size > 1) {
+    if (Date.now() > deadline) throw new Error(`the page kept scrolling: ${seen.slice(-4)}`);
+    seen.push(await page.evaluate(still));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 // A stroke drawn with the pointer, as a learner would: a "7" across the drawing canvas.
 async function stroke(page) {
