@@ -144,3 +144,102 @@ def test_event_flood_multitouch_and_empty_canvas(watch, server_url):
     assert strokes > 10  # one stroke recorded and shared in the URL
     assert watch.errors == []
     assert nan_attributes(page) == []
+
+
+# The story views' parts a learner points at, clicks or drags across: buttons, charts, grids, tables and sliders.
+STORY_CLICKS = (
+    "#kl-mode-replay, #kl-mode-beta, #kl-play, #kl-beta-controls button, #vq-palette button, #vq-fill, #vq-reset,"
+    " #vq-sample, #vq-sample-next, #vq-details-toggle, #source-stories button, #source-tabs button, #apply-button"
+)
+STORY_SURFACES = (
+    "#kl-plot, #kl-curves, #kl-rd, #kl-manifold, #kl-epoch, #vq-draw-canvas, #vq-vectors, #vq-distances, #vq-grid,"
+    " #vq-codebook, #vq-graph, #vq-code-lines, #source-result"
+)
+STORY_KEYS = ("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Enter", " ", "Home", "End", "Escape", "Tab")
+SOURCE_EDITS = (
+    "\n# a learner's note\n",
+    "\nNOTE = 1\n",
+    "\ndef broken(:\n",
+    "\nwhile True:\n    pass\n",
+    "\nraise ValueError('x')\n",
+)
+
+
+def pick(page, rng, selector):
+    """One element of `selector` that a learner can see, brought to the middle of the viewport: its box, or None."""
+    return page.evaluate(
+        """([selector, at]) => {
+            const shown = Array.from(document.querySelectorAll(selector)).filter(e =>
+                e.getClientRects().length > 0 && !e.disabled && !e.closest('[hidden]'));
+            if (!shown.length) return null;
+            const e = shown[Math.floor(at * shown.length)];
+            e.scrollIntoView({block: 'center', behavior: 'instant'});
+            const r = e.getBoundingClientRect();
+            return {x: r.x, y: r.y, width: r.width, height: r.height};
+        }""",
+        [selector, rng.random()],
+    )
+
+
+def press(page, rng, selector):
+    """A click on the middle of one element of `selector` that a learner can see and press, if there is one."""
+    box = pick(page, rng, selector)
+    if box is not None:
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def story_interact(page, rng):
+    kind = rng.choice(["click", "click", "hover", "drag", "key", "edit"])
+    box = pick(page, rng, STORY_CLICKS if kind == "click" else STORY_SURFACES)
+    if box is None:
+        return
+    at = lambda: (  # noqa: E731  a point on the element or just past its edge
+        box["x"] + rng.uniform(-0.1, 1.1) * box["width"],
+        box["y"] + rng.uniform(-0.1, 1.1) * box["height"],
+    )
+    if kind == "click":
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    elif kind == "hover":
+        for _ in range(rng.randint(1, 5)):
+            page.mouse.move(*at(), steps=3)
+    elif kind == "drag":
+        page.mouse.move(*at())
+        page.mouse.down()
+        for _ in range(rng.randint(1, 6)):
+            page.mouse.move(*at(), steps=3)
+        page.mouse.up()
+    elif kind == "key":
+        page.mouse.click(*at())
+        for _ in range(rng.randint(1, 4)):
+            page.keyboard.press(rng.choice(STORY_KEYS))
+    elif pick(page, rng, ".cm-content") is not None:
+        press(page, rng, "#reset-button")  # each edit on the shipped code, so good ones land as well as bad ones fail
+        page.click(".cm-content")
+        page.keyboard.press("Control+End")
+        page.keyboard.insert_text(rng.choice(SOURCE_EDITS))
+        press(page, rng, "#apply-button")  # disabled for a module that is read-only
+
+
+def test_soak_the_story_views(watch, server_url):
+    """The KL view, the VQ-VAE (painting, fill, the prior, details) and the Source panel, open together, under
+    random pointing, dragging, clicking, keys and edits (good and bad) at every part and past its edges: no console
+    error, no page error, no NaN drawn, and the views still answer afterwards."""
+    page = watch.open(server_url)
+    watch.settle()
+    for panel in ("kl", "vq", "source"):
+        page.click(f"#{panel}-toggle")
+    page.wait_for_selector("#kl-plot[data-encoded]", state="attached")
+    page.wait_for_selector("#vq-vectors[data-indices]", state="attached")
+    page.wait_for_selector(".cm-content")
+    rng = random.Random(20261207)
+    for _ in range(INTERACTIONS):
+        story_interact(page, rng)
+    press(page, rng, "#reset-button")
+    watch.settle()
+    indices = page.get_attribute("#vq-vectors", "data-indices")
+    page.click("[data-preset='3']")
+    page.wait_for_function(
+        "(before) => document.getElementById('vq-vectors').dataset.indices !== before", arg=indices, polling=50
+    )
+    assert watch.errors == []
+    assert nan_attributes(page) == []
