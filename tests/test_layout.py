@@ -240,7 +240,7 @@ TEXTS = """() => {
     const seen = new Set();
     while (walker.nextNode()) {
         const el = walker.currentNode.parentElement;
-        if (!walker.currentNode.data.trim() || !el || seen.has(el)) continue;
+        if (!walker.currentNode.data.replace(/\u200b/g, '').trim() || !el || seen.has(el)) continue;  // a zero-width space shows nothing
         seen.add(el);
         if (el.closest('#article, .visually-hidden, [hidden], script, style, title, desc, .katex-mathml')) continue;
         if (!el.checkVisibility({visibilityProperty: true})) continue;

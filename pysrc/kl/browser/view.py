@@ -332,6 +332,8 @@ class KlView:
             return
         self.texts = (mode, epoch, beta)
         app.dom.el("kl-curves").innerHTML = kl.curves_markup(self.index, epoch if mode == "replay" else None)
+        app.dom.attr("kl-curves", "viewBox", kl.chart_view_box())
+        app.dom.attr("kl-rd", "viewBox", kl.chart_view_box(kl.RD_HEIGHT))
         app.dom.el("kl-rd").innerHTML = kl.rate_distortion_markup(
             self.index, beta if mode == "beta" else None, epoch if mode == "replay" else None
         )
