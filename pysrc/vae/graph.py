@@ -224,7 +224,9 @@ def _sigma():
         + element("text", "σ", x=p.x - 6, y=p.y + 16, class_="axis-label sigma", text_anchor="end")
         + element("text", "-4", id="g-exp-lo", x=p.x, y=below, class_="tick")
         # A line below the range labels, which grow with log σ² and would run into it beside them.
-        + element("text", "log σ²", x=p.x + p.width / 2, y=below + 17, class_="axis-label log-var", text_anchor="middle")
+        + element(
+            "text", "log σ²", x=p.x + p.width / 2, y=below + 17, class_="axis-label log-var", text_anchor="middle"
+        )
         + element("text", "2", id="g-exp-hi", x=p.x + p.width, y=below, class_="tick", text_anchor="end")
         + _arrow("M420 238H456", "sigma")
         + _vector("sigma", "σ", SIGMA_BOX),
