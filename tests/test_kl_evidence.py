@@ -1,6 +1,7 @@
 """The pure core of the "Why the KL term?" view (pysrc/kl_evidence.py), under CPython, on the real models/kl/ files:
 the page reads the same index, maps and figures that training/kl.py wrote and tests/test_kl_models.py recomputes."""
 
+import itertools
 import json
 import math
 import re
@@ -9,6 +10,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from kl import charts
 from kl import evidence as kl
 from training import kl as training_kl
 from training.mnist import REPO
@@ -136,7 +138,7 @@ def parse(markup):
 
 def test_loss_curves_mark_the_epoch_at_its_figures(index):
     for epoch in (index.epochs[0], 5, index.epochs[-1]):
-        root = parse(kl.curves_markup(index, epoch))
+        root = parse(charts.curves_markup(index, epoch))
         lines = [n for n in root.iter(f"{SVG}polyline")]
         assert len(lines) == 3 and all(len(n.get("points").split()) == len(index.epochs) for n in lines)
         marks = [n for n in root.iter(f"{SVG}line") if n.get("class") == "epoch-mark"]
@@ -146,11 +148,11 @@ def test_loss_curves_mark_the_epoch_at_its_figures(index):
         points = {p for n in lines for p in n.get("points").split()}
         assert {f"{d.get('cx')},{d.get('cy')}" for d in dots} <= points
         assert len(dots) == 3
-    assert "epoch-mark" not in kl.curves_markup(index, None)
+    assert "epoch-mark" not in charts.curves_markup(index, None)
 
 
 def test_rate_distortion_puts_each_model_at_its_figures(index):
-    root = parse(kl.rate_distortion_markup(index, 3.0))
+    root = parse(charts.rate_distortion_markup(index, 3.0))
     models = {n.get("data-beta"): n for n in root.iter(f"{SVG}circle") if "rd-model" in (n.get("class") or "")}
     assert sorted(models) == sorted(f"{b:g}" for b in index.beta_values)
     assert [b for b, n in models.items() if "chosen" in n.get("class")] == ["3"]
@@ -162,7 +164,7 @@ def test_rate_distortion_puts_each_model_at_its_figures(index):
 
 
 def test_rate_distortion_rings_the_replays_epoch_on_the_path(index):
-    root = parse(kl.rate_distortion_markup(index, None, 5))
+    root = parse(charts.rate_distortion_markup(index, None, 5))
     (ring,) = [n for n in root.iter(f"{SVG}circle") if n.get("class") == "rd-epoch"]
     (dot,) = [
         d
@@ -170,8 +172,41 @@ def test_rate_distortion_rings_the_replays_epoch_on_the_path(index):
         if d.get("class") == "curve-dot path" and (d.get("cx"), d.get("cy")) == (ring.get("cx"), ring.get("cy"))
     ]
     assert ring.get("data-epoch") == "5" and dot is not None
-    assert "rd-epoch" not in kl.rate_distortion_markup(index, 3.0)
-    assert "rd-epoch" not in kl.rate_distortion_markup(index, None, 0)  # epoch 0 is off the chart
+    assert "rd-epoch" not in charts.rate_distortion_markup(index, 3.0)
+    assert "rd-epoch" not in charts.rate_distortion_markup(index, None, 0)  # epoch 0 is off the chart
+
+
+def test_rate_distortion_labels_sit_apart_off_the_path_and_inside_the_chart(index):
+    """Each β model's label and the path's "epoch 1" are placed beside their points: no two on each other, none on
+    the path's line, all inside the plotting area (test_layout measures the drawn text; this checks the placement
+    for every β chosen, with the estimated sizes the chart places them by)."""
+    for beta in (None, *index.beta_values):
+        root = parse(charts.rate_distortion_markup(index, beta, 5))
+        labels = [n for n in root.iter(f"{SVG}text") if n.get("class") == "rd-label" or n.text.startswith("epoch ")]
+        assert sorted(n.text for n in labels) == sorted(["epoch 1", *(f"β = {b:g}" for b in index.beta_values)])
+        boxes = []
+        for n in labels:
+            x, y, w = float(n.get("x")), float(n.get("y")), charts._text_width(n.text)
+            boxes.append((x - w / 2, y - 0.8 * charts.FONT, x + w / 2, y + 0.25 * charts.FONT))
+        width, _, left, right, bottom, top = charts.CHART
+        assert all(
+            left <= b[0] and top <= b[1] and b[2] <= width - right and b[3] <= charts.RD_HEIGHT - bottom for b in boxes
+        )
+        assert not any(charts._boxes_meet(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+        (path,) = [n for n in root.iter(f"{SVG}polyline")]
+        line = [tuple(map(float, p.split(","))) for p in path.get("points").split()]
+        assert not any(charts._crosses(b, s) for b in boxes for s in itertools.pairwise(line))
+
+
+def test_crowded_tick_labels_are_thinned_keeping_both_ends():
+    axis = charts.Axis(1.0, 1000.0, 0.0, 120.0, "log")
+    ticks = [1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000]
+    kept = charts._apart(ticks, axis, lambda t: charts._text_width(str(t)))
+    assert kept[0] == 1 and kept[-1] == 1000 and len(kept) < len(ticks)
+    centres = [axis(t) for t in kept]
+    widths = [charts._text_width(str(t)) for t in kept]
+    assert all(b - a >= (wa + wb) / 2 for a, b, wa, wb in zip(centres, centres[1:], widths, widths[1:], strict=False))
+    assert charts._apart([1, 10, 100], axis, lambda t: charts._text_width(str(t))) == [1, 10, 100]
 
 
 def test_the_words_carry_the_index_figures_not_typed_ones(index, maps):

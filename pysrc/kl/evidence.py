@@ -3,8 +3,9 @@
 `python -m training` saves the shipped run (β = 1) at a few epochs and trains the same model with other weights β
 on the KL term (training/kl.py writes the index). This module reads that index and its files, each checked
 against the length and sha256 the index records, and makes what the view draws from them: the latent maps of
-the checkpoints (and the points moving between them), the prior draws every model decodes, the loss curves, the
-rate–distortion chart, and the sentences under them. Every figure in them comes from the index. Pure Python.
+the checkpoints (and the points moving between them), the prior draws every model decodes, and the sentences under
+them (charts.py draws the loss curves and the rate–distortion chart). Every figure in them comes from the index.
+Pure Python.
 """
 
 import hashlib
@@ -15,7 +16,7 @@ import struct
 from dataclasses import dataclass
 from functools import cached_property
 
-from page.svg import element, num, polyline_points, text
+from page.svg import num
 from vae import sample
 from vae.latent_plot import LABEL_COLORS, square_domain
 
@@ -164,12 +165,18 @@ def parse_map(layout, data, url):
     return LatentMap(list(mu[0::2]), list(mu[1::2]), list(sigma[0::2]), list(sigma[1::2]), labels)
 
 
+EDGE = 1.05
+
+
 def domain_of(maps):
-    """One square domain (equal units on both axes) that holds every code of every map given."""
+    """One square domain (equal units on both axes) that holds every code of every map given, 5 % beyond the
+    half-step square_domain rounds to: no tick then sits on the frame's corner, where the two axes' end labels
+    (-30 and -30 without the KL term) would meet."""
     lows, highs = zip(*(m.extent for m in maps), strict=True)
-    return square_domain(
+    lo, hi = square_domain(
         (min(lo[0] for lo in lows), min(lo[1] for lo in lows)), (max(hi[0] for hi in highs), max(hi[1] for hi in highs))
     )
+    return EDGE * lo, EDGE * hi
 
 
 def prior_zs(count=PRIOR_COUNT, seed=PRIOR_SEED):
@@ -191,183 +198,6 @@ def digit_paths(plot, latent_map):
     for x, y, label in zip(latent_map.xs, latent_map.ys, latent_map.labels, strict=True):
         paths[label].append(f"M{p0 + (x - x0) * kx:.1f} {q0 + (y - y0) * ky:.1f}h0")
     return ["".join(p) for p in paths]
-
-
-# ## Charts: the loss over training, and rate against distortion
-
-
-class Axis:
-    """A linear, square-root or log scale from a value range onto a pixel range."""
-
-    def __init__(self, lo, hi, p0, p1, kind="linear"):
-        self.f = {"linear": lambda v: v, "sqrt": math.sqrt, "log": math.log10}[kind]
-        self.lo, self.hi, self.p0, self.p1 = self.f(lo), self.f(hi), p0, p1
-
-    def __call__(self, v):
-        return self.p0 + (self.f(v) - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0)
-
-
-CHART = (340, 150, 44, 12, 26, 20)  # width, height, left, right, bottom, top margins
-
-
-def _frame(x, y, xticks, yticks, xlabel, ylabel, digits=0):
-    width, height, left, right, bottom, top = CHART
-    parts = [
-        element(
-            "rect",
-            x=float(left),
-            y=float(top),
-            width=float(width - left - right),
-            height=float(height - top - bottom),
-            class_="frame",
-        )
-    ]
-    for t in xticks:
-        parts.append(
-            element("text", text(num(t, 1)), x=x(t), y=float(height - bottom + 13), class_="tick", text_anchor="middle")
-        )
-    for t in yticks:
-        parts.append(element("line", x1=float(left), y1=y(t), x2=float(width - right), y2=y(t), class_="grid"))
-        parts.append(
-            element("text", text(num(t, digits)), x=float(left - 4), y=y(t) + 3, class_="tick", text_anchor="end")
-        )
-    parts.append(
-        element(
-            "text",
-            text(xlabel),
-            x=float((left + width - right) / 2),
-            y=float(height - 1),
-            class_="chart-label",
-            text_anchor="middle",
-        )
-    )
-    parts.append(element("text", text(ylabel), x=float(left), y=float(top - 6), class_="chart-label"))
-    return parts
-
-
-def _log_ticks(lo, hi):
-    """Ticks for a log axis over [lo, hi]: 1, 2, 3, 5 × 10^k, or evenly spaced ones when the range is narrow."""
-    if hi / lo < 4:
-        return _linear_ticks(lo, hi)
-    ticks, power = [], 10 ** math.floor(math.log10(lo))
-    while power <= hi:
-        ticks += [m * power for m in (1, 2, 3, 5) if lo <= m * power <= hi]
-        power *= 10
-    return ticks
-
-
-def curves_markup(index, epoch):
-    """The test-set reconstruction BCE, negative ELBO and KL of the β = 1 run over its checkpoints, with `epoch`
-    marked (None marks none): two stacked charts on a square-root epoch axis (the first epochs are where most
-    happens)."""
-    width, height, left, right, bottom, top = CHART
-    epochs = index.epochs
-    x = Axis(epochs[0], epochs[-1], left, width - right, "sqrt")
-    m = {e: index.checkpoints[e].metrics for e in epochs}
-    bce = [m[e]["test_reconstruction_bce"] for e in epochs]
-    elbo = [m[e]["test_negative_elbo"] for e in epochs]
-    kl = [m[e]["test_kl"] for e in epochs]
-    lo, hi = min(bce) * 0.95, max(elbo) * 1.05
-    y = Axis(lo, hi, height - bottom, top, "log")
-    upper = _frame(x, y, epochs, _log_ticks(lo, hi), "epoch (square-root scale)", "nats per test image (log scale)")
-    for values, name in ((elbo, "elbo"), (bce, "bce")):
-        upper.append(
-            element(
-                "polyline",
-                points=polyline_points([(x(e), y(v)) for e, v in zip(epochs, values, strict=True)]),
-                class_=f"curve {name}",
-            )
-        )
-    ky = Axis(0.0, max(kl) * 1.15, height - bottom, top)
-    lower = _frame(
-        x,
-        ky,
-        epochs,
-        [t for t in _linear_ticks(0.0, max(kl) * 1.15)],
-        "epoch (square-root scale)",
-        "KL, nats per test image",
-    )
-    lower.append(
-        element(
-            "polyline",
-            points=polyline_points([(x(e), ky(v)) for e, v in zip(epochs, kl, strict=True)]),
-            class_="curve kl",
-        )
-    )
-    if epoch is not None:  # the replay's epoch; the β comparison marks none
-        for chart, axis, value in ((upper, y, m[epoch]["test_negative_elbo"]), (lower, ky, m[epoch]["test_kl"])):
-            chart.append(
-                element("line", x1=x(epoch), y1=float(top), x2=x(epoch), y2=float(height - bottom), class_="epoch-mark")
-            )
-            chart.append(element("circle", cx=x(epoch), cy=axis(value), r=3.5, class_="curve-dot"))
-        upper.append(
-            element("circle", cx=x(epoch), cy=y(m[epoch]["test_reconstruction_bce"]), r=3.5, class_="curve-dot")
-        )
-    legend = element(
-        "text", "negative ELBO", x=float(width - right - 4), y=float(top + 11), class_="legend elbo", text_anchor="end"
-    ) + element(
-        "text",
-        "reconstruction (BCE)",
-        x=float(width - right - 4),
-        y=float(top + 23),
-        class_="legend bce",
-        text_anchor="end",
-    )
-    return element("g", "".join(upper) + legend, class_="chart") + element(
-        "g", "".join(lower), class_="chart", transform=f"translate(0 {height})"
-    )
-
-
-def _linear_ticks(lo, hi, target=4):
-    raw = (hi - lo) / target
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(k * power for k in (1, 2, 5, 10) if k * power >= raw)
-    return [round(i * step, 10) for i in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
-
-
-def rate_distortion_markup(index, beta, epoch=None):
-    """Test-set KL (the rate: how much the codes say about the input) against reconstruction BCE (the
-    distortion) for each fully trained model, with the β = 1 run's checkpoints as the path it took there, and the
-    replay's `epoch` ringed on that path (None rings none).
-    Epoch 0 is left off: untrained, its BCE is several times the rest and its KL near 0, off any shared scale."""
-    width, height, left, right, bottom, top = CHART
-    path = [index.checkpoints[e] for e in index.epochs if e > 0]
-    models = [index.betas[b] for b in index.beta_values]
-    points = path + models
-    kls = [p.metrics["test_kl"] for p in points]
-    bces = [p.metrics["test_reconstruction_bce"] for p in points]
-    x = Axis(min(kls) / 1.3, max(kls) * 1.3, left, width - right, "log")
-    lo, hi = min(bces) - 2, max(bces) + 2
-    y = Axis(lo, hi, height - bottom, top)
-    parts = _frame(
-        x,
-        y,
-        _log_ticks(min(kls) / 1.3, max(kls) * 1.3),
-        _linear_ticks(lo, hi),
-        "test KL, nats (log scale)",
-        "reconstruction BCE",
-    )
-
-    def at(entry):
-        return x(entry.metrics["test_kl"]), y(entry.metrics["test_reconstruction_bce"])
-
-    parts.append(element("polyline", points=polyline_points([at(p) for p in path]), class_="curve path"))
-    parts += [element("circle", cx=at(p)[0], cy=at(p)[1], r=2.0, class_="curve-dot path") for p in path]
-    for model in models:
-        cx, cy = at(model)
-        chosen = model.beta == beta
-        kind = "rd-model chosen" if chosen else "rd-model"
-        parts.append(
-            element("circle", cx=cx, cy=cy, r=6.0 if chosen else 4.5, class_=kind, data_beta=f"{model.beta:g}")
-        )
-        parts.append(element("text", f"β = {model.beta:g}", x=cx, y=cy - 8, class_="rd-label", text_anchor="middle"))
-    first = path[0]
-    parts.append(element("text", f"epoch {first.epoch}", x=at(first)[0] + 6, y=at(first)[1] + 4, class_="tick"))
-    shown = [p for p in path if p.epoch == epoch]
-    if shown:
-        cx, cy = at(shown[0])
-        parts.append(element("circle", cx=cx, cy=cy, r=5.0, class_="rd-epoch", data_epoch=str(epoch)))
-    return element("g", "".join(parts), class_="chart")
 
 
 # ## The words under the charts (every figure from the index)

@@ -16,6 +16,9 @@ PARTS = ("encoder", "mu", "log_var", "sigma", "epsilon", "multiply", "add", "z",
 DIM = 2  # latent dimensions: one number slot and one small plot each
 WIDTH, HEIGHT = 900, 420
 INSET = 3  # keeps curves and markers off a small plot's frame
+# The graph is laid out for text of 14.5 and 15.5 units (style.css), which the page draws at 11 CSS px or more: it
+# never shows the graph narrower than 700 px for its 900 units (760 px on a phone, for 12 px, scrolled sideways).
+TICK_GAP = 14  # from a small plot's bottom to its range labels' baseline
 
 LABELS = {
     "encoder": "Encoder: the image x in, two vectors out",
@@ -97,7 +100,7 @@ def _unit(fraction):
 
 
 EXP_PLOT = Plot("g-exp-plot", 300, 196, 120, 84)
-EPSILON_PLOTS = [Plot(f"g-epsilon-plot-{i}", 452 + 160 * i, 350, 104, 36) for i in range(DIM)]
+EPSILON_PLOTS = [Plot(f"g-epsilon-plot-{i}", 452 + 160 * i, 356, 104, 34) for i in range(DIM)]
 Z_PLOTS = [Plot(f"g-z-plot-{i}", 664, 134 + 76 * i, 104, 40) for i in range(DIM)]
 
 MU_BOX = (160, 40, 100, 76)
@@ -133,7 +136,7 @@ def _vector(name, symbol, box):
         element("text", text(symbol), x=x + width / 2, y=y + 18, class_=f"symbol {COLOR[name]}", text_anchor="middle")
     ]
     for i in range(DIM):
-        row_y = y + 42 + 20 * i
+        row_y = y + 41 + 22 * i
         rows.append(element("text", str(i + 1), x=x + 10, y=row_y, class_="index"))
         rows.append(
             element(
@@ -161,7 +164,7 @@ def _node(at, symbol, label, label_at):
 
 def _axis_ticks(plot, lo_id, hi_id):
     """Range labels under a plot; the symmetric domains put 0 in the middle, so that tick never moves."""
-    y = plot.y + plot.height + 11
+    y = plot.y + plot.height + TICK_GAP
     middle = plot.x + plot.width / 2
     return (
         element("line", x1=middle, y1=plot.top, x2=middle, y2=plot.bottom, class_="zero")
@@ -196,16 +199,17 @@ ENCODER_NOTE = "conv · conv · dense"  # the shipped encoder's layers; another 
 def _encoder():
     return _part(
         "encoder",
-        _box(12, 130, 112, 96)
-        + element("text", "x → encoder", x=68, y=170, class_="box-title", text_anchor="middle")
-        + element("text", ENCODER_NOTE, id="g-encoder-note", x=68, y=190, class_="box-note", text_anchor="middle"),
+        _box(8, 130, 128, 96)
+        + element("text", "x → encoder", x=72, y=182, class_="box-title", text_anchor="middle")
+        # Under the box, not in it: a model's list of layers may be wider than the box.
+        + element("text", ENCODER_NOTE, id="g-encoder-note", x=72, y=246, class_="box-note", text_anchor="middle"),
     )
 
 
 def _sigma():
     """The log-var trick as a plot of y = exp(x/2), a dot on it at each log σ², then σ itself."""
     p = EXP_PLOT
-    below = p.y + p.height + 12
+    below = p.y + p.height + TICK_GAP
     dots = "".join(
         p.inside("circle", id=f"g-exp-dot-{i}", cx=p.x + INSET, cy=p.bottom, r=3.5, class_="dot sigma")
         for i in range(DIM)
@@ -217,9 +221,12 @@ def _sigma():
         + p.frame()
         + p.inside("polyline", id="g-exp-curve", class_="curve sigma", points="")
         + dots
-        + element("text", "σ", x=p.x - 6, y=p.y + 12, class_="axis-label sigma", text_anchor="end")
+        + element("text", "σ", x=p.x - 6, y=p.y + 16, class_="axis-label sigma", text_anchor="end")
         + element("text", "-4", id="g-exp-lo", x=p.x, y=below, class_="tick")
-        + element("text", "log σ²", x=p.x + p.width / 2, y=below, class_="axis-label log-var", text_anchor="middle")
+        # A line below the range labels, which grow with log σ² and would run into it beside them.
+        + element(
+            "text", "log σ²", x=p.x + p.width / 2, y=below + 17, class_="axis-label log-var", text_anchor="middle"
+        )
         + element("text", "2", id="g-exp-hi", x=p.x + p.width, y=below, class_="tick", text_anchor="end")
         + _arrow("M420 238H456", "sigma")
         + _vector("sigma", "σ", SIGMA_BOX),
@@ -230,16 +237,16 @@ def _epsilon():
     """The noise branch, boxed apart with a dashed outline: nothing in it is learned."""
     plots = []
     for i, p in enumerate(EPSILON_PLOTS):
-        value_x, value_y = p.x + p.width + 8, p.y + p.height / 2
+        value_x, value_y = p.x + p.width + 6, p.y + p.height / 2
         plots.append(_bell_plot("epsilon", i, p))
-        plots.append(element("text", f"ε{'₁₂'[i]}", x=value_x, y=value_y - 4, class_="index epsilon"))
+        plots.append(element("text", f"ε{'₁₂'[i]}", x=value_x, y=value_y - 8, class_="index epsilon"))
         plots.append(
             element(
                 "text",
                 "0.000",
                 id=f"g-epsilon-{i}",
                 x=value_x,
-                y=value_y + 12,
+                y=value_y + 14,
                 class_="value epsilon",
                 data_value="0.0",
             )
@@ -247,8 +254,8 @@ def _epsilon():
     return _part(
         "epsilon",
         element("rect", x=440, y=306, width=330, height=108, rx=8, class_="noise-box")
-        + element("text", "ε ~ N(0, I)", x=452, y=324, class_="box-title epsilon")
-        + element("text", "noise: no parameters, no gradient needed", x=452, y=340, class_="box-note")
+        + element("text", "ε ~ N(0, I)", x=452, y=326, class_="box-title epsilon")
+        + element("text", "noise: no parameters, no gradient needed", x=452, y=344, class_="box-note")
         + "".join(plots),
     )
 
@@ -274,15 +281,15 @@ def _annotation(step, title, parts, at):
     return element(
         "g",
         element("title", text(title))
-        + element("circle", cx=cx, cy=cy, r=9)
-        + element("text", str(step), x=cx, y=cy + 4, text_anchor="middle"),
+        + element("circle", cx=cx, cy=cy, r=11)
+        + element("text", str(step), x=cx, y=cy + 5, text_anchor="middle"),
         class_="annotation",
         data_step=step,
         data_parts=" ".join(parts),
     )
 
 
-ANNOTATION_AT = {1: (20, 116), 2: (318, 188), 3: (440, 306), 4: (578, 50)}
+ANNOTATION_AT = {1: (20, 114), 2: (300, 182), 3: (440, 306), 4: (560, 50)}
 
 
 def graph_markup():
@@ -292,8 +299,8 @@ def graph_markup():
     defs = arrow_marker("g-arrow")
     parts = [
         _encoder(),
-        _part("mu", _arrow("M124 160H140V78H156", "mu") + _vector("mu", "μ", MU_BOX)),
-        _part("log_var", _arrow("M124 196H140V238H156", "log_var") + _vector("log_var", "log σ²", LOG_VAR_BOX)),
+        _part("mu", _arrow("M136 160H146V78H156", "mu") + _vector("mu", "μ", MU_BOX)),
+        _part("log_var", _arrow("M136 196H146V238H156", "log_var") + _vector("log_var", "log σ²", LOG_VAR_BOX)),
         _sigma(),
         _epsilon(),
         _part(

@@ -13,6 +13,7 @@ from html import escape
 import js
 from pyodide.ffi import to_js
 
+from kl import charts
 from kl import evidence as kl
 from page import code_panel
 from page.browser.views import LoadError, fetch_bytes, fetch_text, jsobj, onnx_session
@@ -331,8 +332,10 @@ class KlView:
         if self.texts == (mode, epoch, beta):
             return
         self.texts = (mode, epoch, beta)
-        app.dom.el("kl-curves").innerHTML = kl.curves_markup(self.index, epoch if mode == "replay" else None)
-        app.dom.el("kl-rd").innerHTML = kl.rate_distortion_markup(
+        app.dom.el("kl-curves").innerHTML = charts.curves_markup(self.index, epoch if mode == "replay" else None)
+        app.dom.attr("kl-curves", "viewBox", charts.chart_view_box())
+        app.dom.attr("kl-rd", "viewBox", charts.chart_view_box(charts.RD_HEIGHT))
+        app.dom.el("kl-rd").innerHTML = charts.rate_distortion_markup(
             self.index, beta if mode == "beta" else None, epoch if mode == "replay" else None
         )
         latent_map = self.maps[entry.name]

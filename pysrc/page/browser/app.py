@@ -50,7 +50,7 @@ TARGET_PANELS = {  # article links that open what they point at
 }
 # Views whose modules load only when first opened: panel → (modules, the view's class in the last, its title).
 ON_DEMAND = {
-    "kl": (("kl.evidence", "kl.browser.view"), "KlView", "KL"),
+    "kl": (("kl.evidence", "kl.charts", "kl.browser.view"), "KlView", "KL"),
     "vq": (
         ("vq.quantizer", "vq.grid", "vq.graph", "vq.browser.details_view", "vq.browser.prior_view", "vq.browser.view"),
         "VqView",

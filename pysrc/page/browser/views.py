@@ -57,7 +57,8 @@ async def code_html(plan):
     highlighter = hljs.default
     highlighter.registerLanguage("python", hljs_python.default)
     options = jsobj({"language": "python", "ignoreIllegals": True})
-    math_options = jsobj({"throwOnError": False})
+    # A comment's fraction is set at the code's own size (its numerals would be 0.7 of it): readable, one line taller.
+    math_options = jsobj({"throwOnError": False, "macros": {"\\tfrac": "\\dfrac"}})
     return code_panel.lines_html(
         plan,
         lambda code: highlighter.highlight(code, options).value,
