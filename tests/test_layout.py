@@ -240,7 +240,8 @@ TEXTS = """() => {
     const seen = new Set();
     while (walker.nextNode()) {
         const el = walker.currentNode.parentElement;
-        if (!walker.currentNode.data.trim() || !el || seen.has(el)) continue;
+        // KaTeX's struts hold a zero-width space: no glyph to read
+        if (!walker.currentNode.data.replace(/[\\s\\u200b]/g, '') || !el || seen.has(el)) continue;
         seen.add(el);
         if (el.closest('#article, .visually-hidden, [hidden], script, style, title, desc, .katex-mathml')) continue;
         if (!el.checkVisibility({visibilityProperty: true})) continue;
