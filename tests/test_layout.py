@@ -2,6 +2,8 @@
 to every story and tool in the first view without a scroll, and what a control changed in view after it is pressed.
 """
 
+import itertools
+
 import pytest
 from conftest import PageWatch
 
@@ -127,6 +129,9 @@ SURFACES = (
     "#vq-vectors",
     "#vq-distances",
     "#vq-grid",
+    "#vq-palette",
+    "#vq-snap-label",
+    "#vq-fetch-label",
     "#vq-codebook",
     "#vq-graph",
     "#vq-code-lines",
@@ -268,9 +273,9 @@ def overlap(a, b, slack=0.5):
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
 
-# The states of test_a11y.STATES whose charts are not yet sized for it (the VAE and VQ-VAE details graphs, the KL
-# view's charts): issue 26, item 6, still to do there.
-NOT_YET_READABLE = ("details open", "kl open", "all panels open", "VQ-VAE details open")
+# The states of test_a11y.STATES whose charts are not yet sized for it (the VAE details graph, the KL view's charts):
+# issue 26, item 6, still to do there.
+NOT_YET_READABLE = ("details open", "kl open", "all panels open")
 
 
 def unreadable(texts, least):
@@ -331,16 +336,52 @@ def test_the_vq_vae_reads_as_one_strip_on_one_screen(browser, server_url):
         page.click("#vq-toggle")
         page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=60_000)
         settled_scroll(page)
-        parts = ("#vq-draw-canvas", "#vq-vectors", "#vq-distances", "#vq-grid", "#vq-palette", "#vq-reconstruction")
+        parts = (
+            "#vq-draw-canvas",
+            "#vq-vectors",
+            "#vq-snap-label",
+            "#vq-distances",
+            "#vq-fetch-label",
+            "#vq-grid",
+            "#vq-palette",
+            "#vq-reconstruction",
+        )
         assert {p: page.evaluate(SHOWN, p) >= 0.9 for p in parts} == dict.fromkeys(parts, True)
-        lefts = [page.locator(p).bounding_box()["x"] for p in parts if p != "#vq-palette"]
-        assert lefts == sorted(lefts)
+        boxes = [page.locator(p).bounding_box() for p in parts if p != "#vq-palette"]
+        assert all(a["x"] + a["width"] <= b["x"] for a, b in itertools.pairwise(boxes))  # side by side, in order
+        assert page.text_content("#vq-snap-label") == "each vector snaps to its nearest code"
+        assert page.text_content("#vq-fetch-label") == "each index fetches its code's vector"
         before = page.evaluate("scrollY")
         page.click("#vq-palette [data-vq-code='2']")
         page.click("#vq-cell-0")
         page.wait_for_function("() => document.getElementById('vq-reconstruction').dataset.codes?.startsWith('2,')")
         assert page.evaluate("scrollY") == before
         assert page.get_attribute("#vq-codebook [data-vq-code='2']", "aria-pressed") == "true"
+        assert watch.errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOPS[1], PHONE], ids=lambda v: f"{v['width']}x{v['height']}")
+def test_the_vq_vae_details_open_between_the_encoder_grid_and_the_quantised_grid(browser, server_url, viewport):
+    """A zoom into the quantiser's step: on a laptop under the strip, from the encoder grid's left edge to the
+    quantised grid's right; on a phone, where the strip is a column, under the encoder grid and over the quantised
+    grid."""
+    context, watch = open_page(browser, server_url, viewport)
+    try:
+        page = watch.page
+        watch.settle()
+        page.click("#vq-toggle")
+        page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=60_000)
+        page.click("#vq-details-toggle")
+        page.wait_for_selector('#vqg-indices[data-indices]:not([data-indices=""])', state="attached")
+        encoder, details, grid = (page.locator(p).bounding_box() for p in ("#vq-vectors", "#vq-details", "#vq-grid"))
+        if viewport["width"] > 600:
+            assert encoder["x"] - 0.5 <= details["x"] and details["x"] + details["width"] <= grid["x"] + grid["width"]
+            assert details["y"] >= max(encoder["y"] + encoder["height"], grid["y"] + grid["height"])
+        else:
+            assert encoder["y"] + encoder["height"] <= details["y"]
+            assert details["y"] + details["height"] <= grid["y"]
         assert watch.errors == []
     finally:
         context.close()
