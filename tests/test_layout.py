@@ -362,31 +362,6 @@ def test_the_vq_vae_reads_as_one_strip_on_one_screen(browser, server_url):
         context.close()
 
 
-@pytest.mark.parametrize("viewport", [DESKTOPS[1], PHONE], ids=lambda v: f"{v['width']}x{v['height']}")
-def test_the_vq_vae_details_open_between_the_encoder_grid_and_the_quantised_grid(browser, server_url, viewport):
-    """A zoom into the quantiser's step: on a laptop under the strip, from the encoder grid's left edge to the
-    quantised grid's right; on a phone, where the strip is a column, under the encoder grid and over the quantised
-    grid."""
-    context, watch = open_page(browser, server_url, viewport)
-    try:
-        page = watch.page
-        watch.settle()
-        page.click("#vq-toggle")
-        page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=60_000)
-        page.click("#vq-details-toggle")
-        page.wait_for_selector('#vqg-indices[data-indices]:not([data-indices=""])', state="attached")
-        encoder, details, grid = (page.locator(p).bounding_box() for p in ("#vq-vectors", "#vq-details", "#vq-grid"))
-        if viewport["width"] > 600:
-            assert encoder["x"] - 0.5 <= details["x"] and details["x"] + details["width"] <= grid["x"] + grid["width"]
-            assert details["y"] >= max(encoder["y"] + encoder["height"], grid["y"] + grid["height"])
-        else:
-            assert encoder["y"] + encoder["height"] <= details["y"]
-            assert details["y"] + details["height"] <= grid["y"]
-        assert watch.errors == []
-    finally:
-        context.close()
-
-
 def test_small_things_read_right(browser, server_url):
     """The samples say why they look alike; the interpolation slider steps by a twentieth; an edit's error is one
     sentence that names its line once."""
