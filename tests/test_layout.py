@@ -2,6 +2,8 @@
 to every story and tool in the first view without a scroll, and what a control changed in view after it is pressed.
 """
 
+import itertools
+
 import pytest
 from conftest import PageWatch
 
@@ -127,6 +129,9 @@ SURFACES = (
     "#vq-vectors",
     "#vq-distances",
     "#vq-grid",
+    "#vq-palette",
+    "#vq-snap-label",
+    "#vq-fetch-label",
     "#vq-codebook",
     "#vq-graph",
     "#vq-code-lines",
@@ -268,9 +273,6 @@ def overlap(a, b, slack=0.5):
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
 
-# The states of test_a11y.STATES whose charts are not yet sized for it (the VQ-VAE details graph): issue 26, item 6,
-# still to do there.
-NOT_YET_READABLE = ("VQ-VAE details open",)
 
 
 def unreadable(texts, least):
@@ -298,7 +300,7 @@ def unreadable(texts, least):
 @pytest.mark.parametrize("viewport", [*DESKTOPS, PHONE], ids=lambda v: f"{v['width']}x{v['height']}")
 def test_text_is_readable_whole_and_apart_in_each_state(browser, server_url, viewport):
     """At least 11 CSS px on a laptop and 12 on a phone (an SVG's scale applied), inside its SVG, and no two labels
-    of one chart on top of each other: in each state of test_a11y.STATES (but NOT_YET_READABLE)."""
+    of one chart on top of each other: in each state of test_a11y.STATES."""
     from test_a11y import STATES
 
     context, watch = open_page(browser, server_url, viewport)
@@ -307,15 +309,13 @@ def test_text_is_readable_whole_and_apart_in_each_state(browser, server_url, vie
         least = 12 if viewport["width"] < 600 else 11
         found = {}
         for name, enter, leave in STATES:
-            if name in NOT_YET_READABLE:
-                continue
             enter(watch, server_url)
             found[name] = unreadable(watch.page.evaluate(TEXTS), least)
             if leave is not None:
                 leave(watch)
         clean = {"small": [], "outside": [], "crowded": []}
         assert found == {name: clean for name in found}
-        assert len(found) == len(STATES) - len(NOT_YET_READABLE)
+        assert len(found) == len(STATES)
     finally:
         context.close()
 
@@ -331,10 +331,21 @@ def test_the_vq_vae_reads_as_one_strip_on_one_screen(browser, server_url):
         page.click("#vq-toggle")
         page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=60_000)
         settled_scroll(page)
-        parts = ("#vq-draw-canvas", "#vq-vectors", "#vq-distances", "#vq-grid", "#vq-palette", "#vq-reconstruction")
+        parts = (
+            "#vq-draw-canvas",
+            "#vq-vectors",
+            "#vq-snap-label",
+            "#vq-distances",
+            "#vq-fetch-label",
+            "#vq-grid",
+            "#vq-palette",
+            "#vq-reconstruction",
+        )
         assert {p: page.evaluate(SHOWN, p) >= 0.9 for p in parts} == dict.fromkeys(parts, True)
-        lefts = [page.locator(p).bounding_box()["x"] for p in parts if p != "#vq-palette"]
-        assert lefts == sorted(lefts)
+        boxes = [page.locator(p).bounding_box() for p in parts if p != "#vq-palette"]
+        assert all(a["x"] + a["width"] <= b["x"] for a, b in itertools.pairwise(boxes))  # side by side, in order
+        assert page.text_content("#vq-snap-label") == "each vector snaps to its nearest code"
+        assert page.text_content("#vq-fetch-label") == "each index fetches its code's vector"
         before = page.evaluate("scrollY")
         page.click("#vq-palette [data-vq-code='2']")
         page.click("#vq-cell-0")

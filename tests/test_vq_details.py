@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from test_details import PART_POINT_JS
+from test_layout import DESKTOPS, PHONE, open_page
 from test_page import SEVEN
 from test_vq_view import TIMEOUT_MS, preset_pixels, wait_decoded
 
@@ -146,3 +147,28 @@ def test_vq_details_show_the_layers_code_and_numbers_linked_both_ways(watch, ser
     assert fresh.is_hidden("#vq-details")
     assert not decode_hash(fresh.evaluate("() => location.hash")).vq_details
     assert watch.errors == [] and watch.csp_violations == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOPS[1], PHONE], ids=lambda v: f"{v['width']}x{v['height']}")
+def test_the_vq_vae_details_open_between_the_encoder_grid_and_the_quantised_grid(browser, server_url, viewport):
+    """A zoom into the quantiser's step: on a laptop under the strip, from the encoder grid's left edge to the
+    quantised grid's right; on a phone, where the strip is a column, under the encoder grid and over the quantised
+    grid."""
+    context, watch = open_page(browser, server_url, viewport)
+    try:
+        page = watch.page
+        watch.settle()
+        page.click("#vq-toggle")
+        page.wait_for_selector('#vq-vectors[data-indices]:not([data-indices=""])', state="attached", timeout=60_000)
+        page.click("#vq-details-toggle")
+        page.wait_for_selector('#vqg-indices[data-indices]:not([data-indices=""])', state="attached")
+        encoder, details, grid = (page.locator(p).bounding_box() for p in ("#vq-vectors", "#vq-details", "#vq-grid"))
+        if viewport["width"] > 600:
+            assert encoder["x"] - 0.5 <= details["x"] and details["x"] + details["width"] <= grid["x"] + grid["width"]
+            assert details["y"] >= max(encoder["y"] + encoder["height"], grid["y"] + grid["height"])
+        else:
+            assert encoder["y"] + encoder["height"] <= details["y"]
+            assert details["y"] + details["height"] <= grid["y"]
+        assert watch.errors == []
+    finally:
+        context.close()

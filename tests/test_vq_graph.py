@@ -164,3 +164,56 @@ def test_the_losses_words_say_the_loss_is_the_mean_squared_distance_over_d(codeb
     assert loss == pytest.approx(mean_distance / dim, rel=1e-9)
     assert f"{num(dim * loss, 3)} / {dim} = {num(loss, 4)}" in words
     assert "moves only the codes" in words and "only the encoder" in words
+
+
+def test_pointing_at_a_row_of_the_matrices_picks_its_cell(codebook):
+    k, d = len(codebook), len(codebook[0])
+    at = vq_graph.Layout(k, d)
+    for x in (at.z + 1, at.distances + k * vq_graph.COL / 2, at.argmin + 5, at.one_hot + 3, at.q + d * vq_graph.COL):
+        for cell in (0, 17, 48):
+            y = vq_graph.TOP + cell * vq_graph.ROW + vq_graph.ROW / 2
+            assert vq_graph.row_at(x, y, k, d) == cell
+    assert vq_graph.row_at(at.z - 1, vq_graph.TOP + 2, k, d) is None  # left of z: the encoder's box
+    assert vq_graph.row_at(at.z + 1, vq_graph.TOP - 1, k, d) is None  # above the rows: the titles
+    assert vq_graph.row_at(at.z + 1, vq_graph.BOTTOM, k, d) is None  # under them: the codebook
+    assert vq_graph.row_at(at.q + d * vq_graph.COL + 1, vq_graph.TOP + 2, k, d) is None
+
+
+@pytest.mark.parametrize(
+    ("cell", "key", "part", "to"),
+    [
+        (24, "ArrowUp", "flatten", 23),
+        (24, "ArrowDown", "distances", 25),
+        (0, "ArrowUp", "argmin", 0),
+        (48, "ArrowDown", "lookup", 48),
+        (24, "PageDown", "flatten", 31),
+        (3, "PageUp", "flatten", 0),
+        (24, "Home", "distances", 0),
+        (24, "End", "distances", 48),
+        (24, "ArrowDown", "codebook", None),  # 16 rows, not 49: no cell's row
+        (24, "ArrowDown", "decoder", None),
+        (24, "Enter", "flatten", None),
+    ],
+)
+def test_keys_on_a_matrix_move_the_outlined_row(cell, key, part, to):
+    assert vq_graph.row_key(cell, key, part) == to
+
+
+def test_each_matrix_is_captioned_with_the_variable_the_training_code_holds_it_in(codebook):
+    """The caption under each title names the variable of `VectorQuantizer.call` (or the layer's weight) and its
+    shape, and that variable is assigned in training/vqvae.py's layer."""
+    k, d = len(codebook), len(codebook[0])
+    captions = {e.text for e in parse(codebook).iter(f"{SVG}text") if "var" in (e.get("class") or "").split()}
+    expected = {
+        "encoded": f"7×7×{d}",
+        "vectors": f"49×{d}",
+        "distances": f"49×{k}",
+        "indices": "49",
+        "one_hot": f"49×{k}",
+        "quantized": f"49×{d}",
+        "self.codebook": f"{k}×{d}",
+    }
+    assert captions == {f"{name} {shape}" for name, shape in expected.items()}
+    (layer,) = code_panel.extract(SOURCE, vq_graph.NAMES, vq_graph.SOURCE)
+    for name in expected:
+        assert re.search(rf"(^|\s){re.escape(name)}\s*=|def call\(self, {name}\)", layer.text, re.M), name

@@ -191,3 +191,70 @@ def test_a_sampled_grid_becomes_edits_that_keep_only_real_changes():
     assert [cell for cell, k in enumerate(edits) if k is not None] == [0, 47]
     assert vq_grid.apply_edits(indices, edits) == grid
     assert vq_grid.edits_for(indices, list(indices)) is None
+
+
+def test_one_focused_cell_lights_both_grids_and_its_codes_rows_and_bars(encoded, codebook):
+    """Each id lit_ids names is an element the page writes (the two grids, the codebook table, the distances)."""
+    vectors, indices, distances = encoded
+    written = " ".join(
+        (
+            vq_grid.vectors_markup(vectors, indices, 1.0),
+            vq_grid.grid_cells_markup(),
+            vq_grid.codebook_markup(codebook, 0),
+            vq_grid.distances_markup(distances[0], indices[0])[0],
+        )
+    )
+    ids = set(re.findall(r'\bid="([^"]+)"', written)) | {"vq-flow"}
+    painted = next(k for k in range(len(codebook)) if k != indices[30])
+    shown = vq_grid.apply_edits(indices, [painted if c == 30 else None for c in range(49)])
+    for cell in (0, 24, 30, 48):
+        lit = vq_grid.lit_ids(cell, None, indices, shown)
+        codes = {indices[cell], shown[cell]}
+        assert lit == {
+            f"vq-vector-{cell}": {"lit"},
+            f"vq-cell-{cell}": {"lit"},
+            **{f"vq-code-{k}": {"lit"} for k in codes},
+            **{f"vq-dist-{k}": {"lit"} for k in codes},
+        }
+        assert len(codes) == (2 if cell == 30 else 1)  # a painted cell: the encoder's code and the painted one
+        assert set(lit) <= ids
+    assert vq_grid.lit_ids(None, None, indices, shown) == {}
+
+
+def test_a_pointed_code_marks_the_cells_that_use_it_in_each_grid(encoded, codebook):
+    """The encoder's grid by the encoder's codes, the quantised grid by the codes the decoder sees."""
+    _, indices, _ = encoded
+    code = max(set(indices), key=indices.count)
+    elsewhere = next(k for k in range(len(codebook)) if k != code)
+    first = indices.index(code)
+    shown = vq_grid.apply_edits(indices, [elsewhere if c == first else None for c in range(49)])
+    lit = vq_grid.lit_ids(None, code, indices, shown)
+    marked = {key for key, names in lit.items() if "marked" in names}
+    assert marked == {f"vq-vector-{c}" for c, k in enumerate(indices) if k == code} | {
+        f"vq-cell-{c}" for c, k in enumerate(shown) if k == code
+    }
+    assert f"vq-vector-{first}" in marked and f"vq-cell-{first}" not in marked  # painted over in the quantised grid
+    assert lit["vq-flow"] == {"pointing"} and lit[f"vq-code-{code}"] == lit[f"vq-dist-{code}"] == {"lit"}
+    both = vq_grid.lit_ids(first, code, indices, shown)  # a focused cell that uses the code: lit and marked
+    assert both[f"vq-vector-{first}"] == {"lit", "marked"}
+
+
+def test_the_page_touches_only_the_classes_that_change(encoded):
+    _, indices, _ = encoded
+    before = vq_grid.lit_ids(10, None, indices, indices)
+    after = vq_grid.lit_ids(11, None, indices, indices)
+    changes = vq_grid.light_changes(before, after)
+    assert ("vq-vector-10", "lit", False) in changes and ("vq-cell-11", "lit", True) in changes
+    if indices[10] == indices[11]:  # the same code: its row and bar stay lit, untouched
+        assert not any(key.startswith(("vq-code-", "vq-dist-")) for key, _, _ in changes)
+    assert vq_grid.light_changes(after, after) == []
+    cleared = vq_grid.light_changes(after, {})
+    assert {(key, name) for key, name, on in cleared if not on} == {(k, n) for k, ns in after.items() for n in ns}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "code"),
+    [(("3", None), 3), ((None, "12"), 12), (("0", "7"), 0), ((None, None), None), ((None, ""), None), (("x",), None)],
+)
+def test_the_pointed_code_is_read_from_a_swatch_or_a_row(attributes, code):
+    assert vq_grid.pointed_code(*attributes) == code

@@ -94,7 +94,7 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     page.hover("#vq-vectors [data-cell='10']")  # pointing at another cell shows its distances
     page.wait_for_selector("#vq-distances[data-cell='10']")
     assert page.get_attribute("#vq-distances .argmin", "data-code") == str(indices[10])
-    assert page.get_attribute("#vq-vectors .focus", "data-cell") == "10"
+    assert page.get_attribute("#vq-vectors .lit", "data-cell") == "10"
 
     # "What does code k mean": the grid filled with one code, decoded; Reset returns to the encoder's choice.
     k = next(c for c in range(16) if c not in {indices[cell] for cell in (24, 25, 43, 44, 45)})  # each a real edit
@@ -147,6 +147,100 @@ def test_vq_view_loads_on_demand_quantises_like_cpython_and_decodes_the_painted_
     drawn = encode(pixels)
     wait_encoded(fresh, drawn)
     wait_decoded(fresh, vq_grid.apply_edits(drawn, [k if c in (24, 25, 43, 44, 45) else None for c in range(49)]))
+    assert watch.errors == [] and watch.csp_violations == []
+
+
+LIT_JS = """() => {
+    const all = (selector, key) => [...document.querySelectorAll(selector)].map(e => Number(e.dataset[key]));
+    return {
+        vectors: all('#vq-vectors .vq-vector.lit', 'cell'), cells: all('#vq-grid .vq-cell.lit', 'cell'),
+        rows: all('#vq-codebook tr.lit', 'code').sort((a, b) => a - b),
+        bars: all('#vq-distances .vq-dist.lit', 'code').sort((a, b) => a - b),
+        distances: Number(document.getElementById('vq-distances').dataset.cell),
+        graph: Number(document.getElementById('vqg-focus').dataset.cell),
+    };
+}"""
+MARKED_JS = """() => ({
+    pointing: document.getElementById('vq-flow').classList.contains('pointing'),
+    vectors: [...document.querySelectorAll('#vq-vectors .vq-vector.marked')].map(e => Number(e.dataset.cell)),
+    cells: [...document.querySelectorAll('#vq-grid .vq-cell.marked')].map(e => Number(e.dataset.cell)),
+})"""
+# A row of the details graph, in client coordinates: its middle, at the flattened z (vq.graph's own units).
+ROW_POINT_JS = """([x, y]) => {
+    const p = new DOMPoint(x, y).matrixTransform(document.getElementById('vq-graph').getScreenCTM());
+    return [p.x, p.y];
+}"""
+
+
+def test_one_focused_cell_is_lit_everywhere_and_a_pointed_code_marks_its_cells(watch, server_url, reference):
+    """Pointing at or focusing a cell anywhere (either grid, a row of the details graph) lights it in both grids,
+    its code's row in the codebook, its distance bar and its row in the graph; pointing at a code (the codebook
+    table, the palette, a distance bar) marks the cells that use it; none of it changes what is painted."""
+    from vq import graph as vq_graph
+
+    codebook, encode, _ = reference
+    page = watch.open_state(server_url, preset=7, panels={"vq"}, vq_details=True)
+    indices = encode(preset_pixels(7))
+    wait_decoded(page, indices)
+    page.wait_for_selector("#vq-code-lines .code-line", state="attached", timeout=TIMEOUT_MS)
+
+    def lit(cell, codes=None):
+        codes = sorted(codes or {indices[cell]})
+        return {"vectors": [cell], "cells": [cell], "rows": codes, "bars": codes, "distances": cell, "graph": cell}
+
+    def wait_lit(cell):
+        page.wait_for_function("(c) => document.getElementById('vqg-focus').dataset.cell === c", arg=str(cell))
+
+    assert page.evaluate(LIT_JS) == lit(24)  # the centre cell, before any pointing
+    page.hover("#vq-vectors [data-cell='10']")
+    wait_lit(10)
+    assert page.evaluate(LIT_JS) == lit(10)
+    page.hover("#vq-cell-17")
+    wait_lit(17)
+    assert page.evaluate(LIT_JS) == lit(17)
+    page.focus("#vq-cell-0")  # the keyboard: focus is pointing
+    page.keyboard.press("ArrowDown")
+    wait_lit(7)
+    assert page.evaluate(LIT_JS) == lit(7)
+
+    # A row of the details graph picks its cell, by the pointer and by the keyboard.
+    at = vq_graph.Layout(len(codebook), len(codebook[0]))
+    page.locator("#vq-graph").scroll_into_view_if_needed()
+    for cell in (33, 5):
+        point = page.evaluate(ROW_POINT_JS, [at.z + 2, vq_graph.TOP + cell * vq_graph.ROW + vq_graph.ROW / 2])
+        page.mouse.move(*point)
+        wait_lit(cell)
+        assert page.evaluate(LIT_JS) == lit(cell)
+    page.focus("#vq-graph [data-part='distances']")
+    page.keyboard.press("PageDown")
+    wait_lit(12)
+    assert page.evaluate(LIT_JS) == lit(12)
+
+    # Pointing at a code marks the cells that use it; leaving clears them.
+    code = max(set(indices), key=indices.count)
+    using = [c for c, k in enumerate(indices) if k == code]
+    page.mouse.move(0, 0)
+    for where in (f"#vq-codebook tr[data-code='{code}'] td >> nth=2", f"#vq-dist-{code} rect"):
+        page.locator(where).scroll_into_view_if_needed()
+        page.hover(where)
+        page.wait_for_function("() => document.getElementById('vq-flow').classList.contains('pointing')")
+        assert page.evaluate(MARKED_JS) == {"pointing": True, "vectors": using, "cells": using}, where
+        assert page.get_attribute(f"#vq-code-{code}", "class") == "lit"
+        page.mouse.move(0, 0)
+        assert page.evaluate(MARKED_JS) == {"pointing": False, "vectors": [], "cells": []}
+    page.focus(f"#vq-palette [data-vq-code='{code}']")  # and a palette swatch, by the keyboard
+    assert page.evaluate(MARKED_JS) == {"pointing": True, "vectors": using, "cells": using}
+
+    # Painting goes on as before: the brush is the code pressed, not the one pointed at.
+    brush = next(k for k in range(len(codebook)) if k not in (code, indices[40]))
+    page.click(f"#vq-palette [data-vq-code='{brush}']")
+    page.hover(f"#vq-codebook tr[data-code='{code}'] td >> nth=2")
+    page.click("#vq-cell-40")
+    painted = list(indices)
+    painted[40] = brush
+    wait_decoded(page, painted)
+    assert page.evaluate(LIT_JS) == lit(40, {indices[40], brush})
+    assert page.evaluate(MARKED_JS) == {"pointing": False, "vectors": [], "cells": []}
     assert watch.errors == [] and watch.csp_violations == []
 
 

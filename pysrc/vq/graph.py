@@ -77,19 +77,20 @@ class Layout:
 
     def __init__(self, num_codes, code_dim):
         self.k, self.d = num_codes, code_dim
-        self.encoder = (10, TOP, 92, BOTTOM - TOP)
-        self.z = 132  # x of the flattened z, D columns
+        self.encoder = (10, TOP, 104, BOTTOM - TOP)
+        self.z = 144  # x of the flattened z, D columns
+        # the gaps leave room for each matrix's caption (its variable name, 12 px) beside its neighbour's
         self.distances = self.z + self.d * COL + 40
-        self.argmin = self.distances + self.k * COL + 28
-        self.one_hot = self.argmin + 10 + 30
+        self.argmin = self.distances + self.k * COL + 48
+        self.one_hot = self.argmin + 10 + 40
         self.times = (self.one_hot + self.k * COL + 24, TOP + CELLS * ROW / 2)
         self.q = self.times[0] + NODE_R + 24
         self.straight = (self.q + self.d * COL + 56, self.times[1])
         self.decoder = (self.straight[0] + NODE_R + 44, TOP + 40, 96, 80)
         self.codebook = (self.z, BOTTOM + 36)  # under z: both are D wide
-        self.losses = (self.q + self.d * COL + 12, BOTTOM + 30)  # right of q's way down, stacked
+        self.losses = (self.q + self.d * COL / 2 + 12, BOTTOM + 30)  # right of q's way down, stacked
         self.width = self.decoder[0] + self.decoder[2] + 10
-        self.loss_box = (self.width - 10 - self.losses[0], 52)
+        self.loss_box = (self.width - 10 - self.losses[0], 66)
         self.height = max(self.codebook[1] + self.k * COL + 44, self.losses[1] + 2 * (self.loss_box[1] + 12) + 30)
 
 
@@ -104,11 +105,14 @@ def _arrow(d, kind="arrow"):
     return element("path", d=d, class_=kind, marker_end="url(#vqg-arrow)")
 
 
-def _title(x, y, title, note):
-    """A matrix's name over it and its shape under the name, centred on x."""
-    return element("text", title, x=x, y=y - 20, class_="box-title", text_anchor="middle") + element(
-        "text", note, x=x, y=y - 6, class_="box-note", text_anchor="middle"
-    )
+def _title(x, y, title, caption):
+    """A matrix's name over it, and under the name its caption: the variable training/vqvae.py holds it in and its
+    shape; centred on x."""
+    return element("text", title, x=x, y=y - 25, class_="box-title", text_anchor="middle") + _caption(x, y - 6, caption)
+
+
+def _caption(x, y, caption):
+    return element("text", caption, x=x, y=y, class_="box-note var", text_anchor="middle")
 
 
 def _frame(x, y, columns, rows, cell_h=ROW):
@@ -170,12 +174,12 @@ def graph_markup(codebook):
     encoder = (
         element("rect", x=ex, y=ey, width=ew, height=eh, rx=6, class_="box")
         + element("text", "x → encoder", x=ex + ew / 2, y=ey + 40, class_="box-title", text_anchor="middle")
-        + element("text", f"z: {GRID}×{GRID}×{d}", x=ex + ew / 2, y=ey + 58, class_="box-note", text_anchor="middle")
+        + _caption(ex + ew / 2, ey + 60, f"encoded {GRID}×{GRID}×{d}")
     )
     z_mid = at.z + d * COL / 2
     flatten = (
         _arrow(f"M{ex + ew} {mid}H{at.z - 4}")
-        + _title(z_mid, TOP, "z, flattened", f"{CELLS}×{d}")
+        + _title(z_mid, TOP, "z, flattened", f"vectors {CELLS}×{d}")
         + _frame(at.z, TOP, d, CELLS)
         + _levels("vqg-z", VALUE_FILLS)
     )
@@ -187,21 +191,21 @@ def graph_markup(codebook):
         + "".join(
             element("path", d=_cells(cells), fill=fill) for cells, fill in zip(codes, VALUE_FILLS, strict=True) if cells
         )
-        + element("text", f"{k}×{d}", x=z_mid, y=cy + k * COL + 14, class_="box-note", text_anchor="middle")
+        + _caption(z_mid, cy + k * COL + 16, f"self.codebook {k}×{d}")
         + _arrow(f"M{cx + d * COL} {cy + 2 * COL}H{at.distances + k * COL / 2}V{BOTTOM + 4}")
         + _arrow(f"M{cx + d * COL} {cy + 2 * COL}H{at.times[0]}V{mid + NODE_R + 2}")
     )
     dist_mid = at.distances + k * COL / 2
     distances = (
         _arrow(f"M{at.z + d * COL} {mid}H{at.distances - 4}")
-        + _title(dist_mid, TOP, "‖z − e‖²", f"{CELLS}×{k}")
+        + _title(dist_mid, TOP, "‖z − e‖²", f"distances {CELLS}×{k}")
         + _frame(at.distances, TOP, k, CELLS)
         + _levels("vqg-d", DISTANCE_FILLS)
         + element("path", id="vqg-d-argmin", d="", class_="argmin-mark")
     )
     argmin = (
         _arrow(f"M{at.distances + k * COL} {mid}H{at.argmin - 4}")
-        + _title(at.argmin + 5, TOP, "argmin", f"{CELLS}")
+        + _title(at.argmin + 5, TOP, "argmin", f"indices {CELLS}")
         + element("rect", x=at.argmin, y=TOP, width=10, height=CELLS * ROW, class_="plot-frame")
         + element(
             "g",
@@ -215,14 +219,14 @@ def graph_markup(codebook):
     q_mid = at.q + d * COL / 2
     lookup_part = (
         _arrow(f"M{at.argmin + 10} {mid}H{at.one_hot - 4}")
-        + _title(at.one_hot + k * COL / 2, TOP, "one-hot", f"{CELLS}×{k}")
+        + _title(at.one_hot + k * COL / 2, TOP, "one-hot", f"one_hot {CELLS}×{k}")
         + _frame(at.one_hot, TOP, k, CELLS)
         + "".join(element("path", id=f"vqg-one-hot-{c}", d="", fill=code_color(c)) for c in range(k))
         + _arrow(f"M{at.one_hot + k * COL} {mid}H{tx - NODE_R - 2}")
         + element("circle", cx=tx, cy=ty, r=NODE_R, class_="op")
         + element("text", "×", x=tx, y=ty + 6, class_="op-symbol", text_anchor="middle")
         + _arrow(f"M{tx + NODE_R} {mid}H{at.q - 4}")
-        + _title(q_mid, TOP, "q = e_k", f"{CELLS}×{d}")
+        + _title(q_mid, TOP, "q = e_k", f"quantized {CELLS}×{d}")
         + _frame(at.q, TOP, d, CELLS)
         + _levels("vqg-q", VALUE_FILLS)
     )
@@ -256,11 +260,11 @@ def graph_markup(codebook):
     lx, ly = at.losses
     width, height = at.loss_box
     losses = {
-        "codebook_loss": ("codebook loss", "mean ‖sg[z] − e‖² / D (49 cells)"),
-        "commitment_loss": ("commitment loss", f"γ · mean ‖z − sg[e]‖² / D, γ = {COMMITMENT_COST}"),
+        "codebook_loss": ("codebook loss", "mean ‖sg[z] − e‖² / D", f"over all {CELLS} cells"),
+        "commitment_loss": ("commitment loss", "γ · mean ‖z − sg[e]‖² / D", f"γ = {COMMITMENT_COST}"),
     }
     loss_parts = []
-    for n, (name, (title, formula)) in enumerate(losses.items()):
+    for n, (name, (title, formula, note)) in enumerate(losses.items()):
         y = ly + n * (height + 12)
         loss_parts.append(
             _part(
@@ -269,6 +273,7 @@ def graph_markup(codebook):
                 + element("rect", x=lx, y=y, width=width, height=height, rx=6, class_="box")
                 + element("text", title, x=lx + 10, y=y + 20, class_="box-title")
                 + element("text", text(formula), x=lx + 10, y=y + 40, class_="box-note")
+                + element("text", note, x=lx + 10, y=y + 57, class_="box-note")
                 + element(
                     "text",
                     "0.0000",
@@ -297,6 +302,29 @@ def graph_markup(codebook):
         *loss_parts,
     ]
     return f"0 0 {at.width} {at.height}", defs + "".join(parts) + focus + focus_text
+
+
+ROW_PARTS = ("flatten", "distances", "argmin", "lookup")  # the parts drawn as 49 rows, one per cell
+ROW_KEYS = {"ArrowUp": -1, "ArrowDown": 1, "PageUp": -GRID, "PageDown": GRID}
+
+
+def row_at(x, y, num_codes, code_dim):
+    """The cell whose row of the matrices (z flattened to q) is at (x, y), in the graph's units; None off them."""
+    at = Layout(num_codes, code_dim)
+    if at.z <= x <= at.q + code_dim * COL and TOP <= y < BOTTOM:
+        return int((y - TOP) // ROW)
+    return None
+
+
+def row_key(cell, key, part):
+    """The cell a key moves the outlined row to while a matrix of 49 rows (ROW_PARTS) has the focus: ↑ ↓ a row,
+    Page Up/Down a row of the 7×7 grid, Home/End the first and last; None for any other key or part."""
+    if part not in ROW_PARTS:
+        return None
+    if key in ("Home", "End"):
+        return 0 if key == "Home" else CELLS - 1
+    step = ROW_KEYS.get(key)
+    return None if step is None else min(CELLS - 1, max(0, cell + step))
 
 
 def graph_updates(vectors, codebook, distances, indices, shown, focus):
@@ -337,6 +365,7 @@ def graph_updates(vectors, codebook, distances, indices, shown, focus):
     painted = sum(a != b for a, b in zip(indices, shown, strict=True))
     updates[("vqg-decoder-note", "text")] = f"cells painted: {painted}" if painted else "nearest codes"
     updates[("vqg-focus", "y")] = num(TOP + focus * ROW, 1)
+    updates[("vqg-focus", "data-cell")] = str(focus)
     k = indices[focus]
     updates[("vqg-focus-text", "text")] = (
         f"Outlined row {focus + 1} of {CELLS} is the grid's {cell_name(focus)}: its nearest code is {k}, "

@@ -116,6 +116,56 @@ def check_image(flat, name):
     return values
 
 
+# ---- the focused cell and the pointed code, lit everywhere ----
+
+LIGHTS = ("lit", "marked", "pointing")  # the classes lit_ids hands out
+
+
+def lit_ids(cell, code, indices, shown):
+    """{element id: the LIGHTS classes it gets}. `cell` is the cell pointed at or focused anywhere (a grid, a row of
+    the details graph): lit in the encoder's grid and the quantised grid, with its codes' rows in the codebook and
+    their distance bars (the encoder's nearest code, and the painted one if it differs). `code` is a codebook row
+    pointed at (None for none): its row and bar lit, and in each grid the cells that use it marked, by the code that
+    grid shows (the encoder's `indices`, the decoder's `shown`), the rest faded (the strip is "pointing")."""
+    out = {}
+
+    def add(element_id, name):
+        out[element_id] = out.get(element_id, frozenset()) | {name}
+
+    if cell is not None:
+        add(f"vq-vector-{cell}", "lit")
+        add(f"vq-cell-{cell}", "lit")
+        for k in {indices[cell], shown[cell]}:
+            add(f"vq-code-{k}", "lit")
+            add(f"vq-dist-{k}", "lit")
+    if code is not None:
+        add("vq-flow", "pointing")
+        add(f"vq-code-{code}", "lit")
+        add(f"vq-dist-{code}", "lit")
+        for prefix, grid in (("vq-vector", indices), ("vq-cell", shown)):
+            for c, k in enumerate(grid):
+                if k == code:
+                    add(f"{prefix}-{c}", "marked")
+    return out
+
+
+def light_changes(before, after):
+    """(element id, class, on) for each class that differs between two lit_ids: the page touches only those."""
+    return [
+        (element_id, name, name in after.get(element_id, ()))
+        for element_id in sorted(before.keys() | after.keys())
+        for name in LIGHTS
+        if (name in before.get(element_id, ())) != (name in after.get(element_id, ()))
+    ]
+
+
+def pointed_code(*attributes):
+    """The code a pointer or the focus is on, from the attributes of the nearest codebook row, distance bar or palette
+    swatch (`data-vq-code` on a swatch, `data-code` on a row or bar; None where one is absent): None off them."""
+    value = next((a for a in attributes if a is not None), None)
+    return int(value) if value is not None and value.isdigit() else None
+
+
 # ---- markup ----
 
 
@@ -126,7 +176,7 @@ def vectors_markup(vectors, indices, scale):
     parts = []
     for d, k, (cell, box, _) in zip(vector_paths(vectors, scale), indices, cell_parts(len(vectors[0])), strict=True):
         parts.append(
-            f'<g class="vq-vector" data-cell="{cell}" data-code="{k}">'
+            f'<g class="vq-vector" id="vq-vector-{cell}" data-cell="{cell}" data-code="{k}">'
             f'<rect class="vq-vector-cell" {box} fill="{code_color(k)}"/>'
             f'<path fill="{ink_on(k)}" d="{d}"/></g>'
         )
@@ -199,7 +249,7 @@ def codebook_markup(codebook, brush):
         )
         values = "".join(f"<td>{v:.2f}</td>" for v in code)  # fixed digits: the columns line up
         count = f'<td id="vq-count-{k}">–</td>'
-        rows.append(f'<tr data-code="{k}"><th scope="row">{swatch}</th>{values}{count}</tr>')
+        rows.append(f'<tr id="vq-code-{k}" data-code="{k}"><th scope="row">{swatch}</th>{values}{count}</tr>')
     return (
         f'<thead><tr><th scope="col">code</th>{head}<th scope="col">cells</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody>"
@@ -228,7 +278,7 @@ def distances_markup(distances, chosen, painted=None, width=340, row=16):
         kind = "vq-dist" + (" argmin" if k == chosen else "") + (" painted" if k == painted else "")
         mark = " ◀ nearest" if k == chosen else " ◀ painted" if k == painted else ""
         parts.append(
-            f'<g class="{kind}" data-code="{k}">'
+            f'<g class="{kind}" id="vq-dist-{k}" data-code="{k}">'
             + element("text", f"code {k}", x=0, y=y + row - 4, class_="vq-dist-label")
             + element("rect", x=label_w, y=y + 2, width=max(span * d / top, 0.5), height=row - 4, fill=code_color(k))
             + element("text", escape(num(d, 3) + mark), x=label_w + span + 4, y=y + row - 4)

@@ -9,8 +9,10 @@ KaTeX are fetched when the details are first opened. Open or closed is in the UR
 import asyncio
 from html import escape
 
+import js
+
 from page import code_panel
-from page.browser.views import LoadError, code_html, fetch_text
+from page.browser.views import LoadError, code_html, fetch_text, found
 from vq import graph as vq_graph
 from vq import grid as vq_grid
 
@@ -24,6 +26,28 @@ class VqDetails:
 
     def bind(self, app):
         app.on(app.dom.el("vq-details-toggle"), "click", lambda event: self.toggle(app))
+        graph = app.dom.el("vq-graph")
+        app.on(graph, "pointermove", lambda event: self.point(app, event))
+        app.on(graph, "keydown", lambda event: self.key(app, event))
+
+    def point(self, app, event):
+        """Pointing at a row of the matrices picks that cell, as pointing at it in a grid does."""
+        ctm = found(event.currentTarget.getScreenCTM())
+        codebook = self.view.codebook
+        if ctm is None or codebook is None or not self.built:
+            return
+        at = js.DOMPoint.new(event.clientX, event.clientY).matrixTransform(ctm.inverse())
+        cell = vq_graph.row_at(at.x, at.y, len(codebook), len(codebook[0]))
+        if cell is not None and cell != self.view.focus:
+            self.view.show_distances(app, cell)
+
+    def key(self, app, event):
+        """The keyboard's way to the same: ↑ ↓ (Page Up/Down, Home, End) on a focused matrix move its outlined row."""
+        part = found(event.target.closest("[data-part]")) if self.built else None
+        cell = None if part is None else vq_graph.row_key(self.view.focus, event.key, part.dataset.part)
+        if cell is not None:
+            event.preventDefault()
+            self.view.show_distances(app, cell)
 
     def toggle(self, app):
         app.state.vq_details = not app.state.vq_details
@@ -54,6 +78,9 @@ class VqDetails:
         view_box, markup = vq_graph.graph_markup(self.view.codebook)
         svg = app.dom.el("vq-graph")
         svg.setAttribute("viewBox", view_box)
+        _, _, width, height = view_box.split()
+        svg.setAttribute("width", width)  # one unit a CSS px: its text at the size the stylesheet gives it
+        svg.setAttribute("height", height)
         svg.innerHTML = markup
         code_panel.bind_links(app.dom.el("vq-details"), app.on)
         self.built = True

@@ -44,7 +44,9 @@ class VqView:
         self.vectors = self.indices = self.distances = None
         self.quantised_with = None  # the quantiser's functions that made indices and distances
         self.decoded = None  # (grid, lookup) last decoded
-        self.focus = FIRST_FOCUS
+        self.focus = FIRST_FOCUS  # the cell pointed at or focused last, in any grid or the details graph
+        self.pointed = None  # the code whose codebook row, distance bar or swatch is pointed at or focused
+        self.lit = {}  # vq_grid.lit_ids as the page shows it now
         self.shown_distances = None  # (cell, distances, painted code) on screen
         self.shown_vectors = None  # (each cell's bars' path, its code) on screen in #vq-vectors
         self.vector_nodes = ()  # each cell's (group, background, bars) in #vq-vectors
@@ -110,6 +112,11 @@ class VqView:
         self.on(dom.el("vq-vectors"), "pointermove", lambda e: self.point_at(app, e.target))
         self.on(dom.el("vq-codebook"), "click", lambda e: self.pick(app, e))
         self.on(dom.el("vq-palette"), "click", lambda e: self.pick(app, e))
+        for codes in ("vq-codebook", "vq-palette", "vq-distances"):  # pointing at a code marks the cells using it
+            for name in ("pointerover", "focusin"):
+                self.on(dom.el(codes), name, lambda e: self.point_code(app, e.target))
+            for name in ("pointerleave", "focusout"):
+                self.on(dom.el(codes), name, lambda e: self.point_code(app, None))
         self.on(dom.el("vq-reset"), "click", lambda e: self.edit(app, None))
         self.on(dom.el("vq-fill"), "click", lambda e: self.paint(app, range(quantizer.CELLS)))
         self.details.bind(app)
@@ -190,6 +197,31 @@ class VqView:
         cell = found(target.closest("[data-cell]")) if found(target) is not None else None
         if cell is not None:
             self.show_distances(app, int(cell.dataset.cell))
+
+    def point_code(self, app, target):
+        """The code under the pointer or the focus (None: it left the codes), lit with the cells that use it."""
+        node = found(target.closest("[data-vq-code], [data-code]")) if target is not None else None
+        code = None
+        if node is not None:
+            code = vq_grid.pointed_code(found(node.getAttribute("data-vq-code")), found(node.getAttribute("data-code")))
+        if code != self.pointed:
+            self.pointed = code
+            self.light(app)
+
+    def light(self, app, redrawn=None):
+        """Light the focused cell and the pointed code everywhere (vq_grid.lit_ids), touching only what changed;
+        `redrawn` names the ids' prefix whose elements were just written anew, with no class on them."""
+        if redrawn is not None:
+            self.lit = {key: names for key, names in self.lit.items() if not key.startswith(redrawn)}
+        if self.indices is None:
+            return
+        shown = vq_grid.apply_edits(self.indices, app.state.vq_edits)
+        lit = vq_grid.lit_ids(self.focus, self.pointed, self.indices, shown)
+        for element_id, name, on in vq_grid.light_changes(self.lit, lit):
+            node = found(js.document.getElementById(element_id))
+            if node is not None:
+                node.classList.toggle(name, on)
+        self.lit = lit
 
     # ---- the frame's work: encode a new input, decode a new grid ----
 
@@ -320,6 +352,7 @@ class VqView:
         if self.shown_vectors is None:
             node.innerHTML = vq_grid.vectors_markup(self.vectors, self.indices, scale)
             self.vector_nodes = [(g, g.querySelector("rect"), g.querySelector("path")) for g in node.children]
+            self.light(app, redrawn="vq-vector-")
         else:  # the same 98 elements, only what changed: no markup to parse, no elements to style anew
             for (g, rect, path), d, k, shown_d, shown_k in zip(
                 self.vector_nodes, paths, self.indices, *self.shown_vectors, strict=True
@@ -333,16 +366,6 @@ class VqView:
         self.shown_vectors = (paths, list(self.indices))
         node.setAttribute("data-indices", ",".join(map(str, self.indices)))
         self.show_distances(app, self.focus)
-        self.mark_focus(app)
-
-    def mark_focus(self, app):
-        """Outline the encoder's cell whose distances are shown."""
-        vectors = app.dom.el("vq-vectors")
-        for node in vectors.querySelectorAll(".vq-vector.focus"):
-            node.classList.remove("focus")
-        cell = found(vectors.querySelector(f'[data-cell="{self.focus}"]'))
-        if cell is not None:
-            cell.classList.add("focus")
 
     def draw_decoding(self, app, shown, image):
         dom = app.dom
@@ -368,18 +391,20 @@ class VqView:
             app.dom.attr(f"vq-cell-{cell}", "aria-label", label)
 
     def show_distances(self, app, cell):
-        """The cell's squared distance to every code, the argmin marked: why the encoder chose what it chose."""
-        if cell != self.focus:
-            self.focus = cell
-            self.mark_focus(app)
+        """Focus `cell`: lit in every grid and the details graph, and its squared distance to every code shown, the
+        argmin marked: why the encoder chose what it chose."""
+        self.focus = cell
         self.details.render(app)  # the details graph outlines the same cell; it skips what it has drawn
-        if self.distances is None:
-            return
+        redrawn = self.distances is not None and self.draw_distances(app, cell)
+        self.light(app, "vq-dist-" if redrawn else None)
+
+    def draw_distances(self, app, cell):
+        """The cell's bars, unless they are on screen already; True when they were drawn anew."""
         edits = app.state.vq_edits
         painted = edits[cell] if edits is not None else None
         shown = (cell, id(self.distances), painted)
         if shown == self.shown_distances:
-            return
+            return False
         self.shown_distances = shown
         # 240 wide: drawn about 1:1 in the desktop strip, so its 12-unit labels read at 11 CSS px or more
         markup, box = vq_grid.distances_markup(self.distances[cell], self.indices[cell], painted, width=240)
@@ -394,6 +419,7 @@ class VqView:
             f"{vq_grid.cell_name(cell)}: the encoder's vector ({vector}) and its squared distance to each code; "
             f"{chosen}, code {self.indices[cell]}, is the one it gets.",
         )
+        return True
 
 
 def quantiser(app):
