@@ -246,6 +246,7 @@ class App(Canvases):
             self.message(f"The link's state was ignored: {error}.")
             return
         self.message("")
+        self.latent.show_state_view(self)
         self.input_changed()
         for view in self.on_demand.values():
             view.update(self)
