@@ -54,6 +54,7 @@ def nice_ticks(lo, hi, target=8):
 
 DOT_PX = 3.0  # a map dot's diameter on screen (style.css .scatter-digit), in the magnifier too
 TICKS = 8  # about this many ticks per axis at every zoom (at least 3): labels of five characters stay apart
+CORNER = 14  # plot pixels right of the bottom-left corner where z₁'s ticks are not labelled
 MAX_ZOOM = 64.0  # the map's dots are written to 0.001 latent units: at ×64 one is off by at most its own radius
 MILLI = 1000  # the map's dots are written in thousandths of a latent unit (integers: as short as pixels, finer)
 
@@ -155,10 +156,12 @@ class LatentPlot:
             for t in ticks:
                 grid = "grid zero" if t == 0 else "grid"
                 label = text(num(t, decimals))
+                # z₁'s label at the bottom-left corner would meet z₂'s there: z₂'s alone names that corner.
                 if axis == "x":
                     x = self.x(t)
                     parts.append(element("line", x1=x, y1=top, x2=x, y2=top + h, class_=grid))
-                    parts.append(element("text", label, x=x, y=top + h + 19, class_="tick", text_anchor="middle"))
+                    if x - left >= CORNER:
+                        parts.append(element("text", label, x=x, y=top + h + 19, class_="tick", text_anchor="middle"))
                 else:
                     y = self.y(t)
                     parts.append(element("line", x1=left, y1=y, x2=left + w, y2=y, class_=grid))

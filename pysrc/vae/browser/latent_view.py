@@ -29,7 +29,8 @@ class LatentView:
         self.mu_pixels = None  # μ on the plot, where the marks centred on it are
         self.pointers = {}  # pointerId → (x, y) in plot pixels, for each pointer pressed on the plot
         self.pinch = None  # (distance, midpoint) of two pointers pinching, as last applied
-        self.drag = None  # where a pressed mouse was last, in plot pixels, once it pans; "press" before it moves
+        self.drag = None  # where a pressed mouse was last, in plot pixels
+        self.panning = False  # whether that mouse has moved far enough to pan, not click
         self.hash_write = None
 
     def bind(self, app):
@@ -143,7 +144,7 @@ class LatentView:
             self.pinch = self.pinch_of(self.pointers)
             return
         if event.pointerType == "mouse":
-            self.drag = "press"
+            self.drag, self.panning = self.pointers[event.pointerId], False
         self.pin(app, self.plot_z(app, event))
 
     def release(self, event):
@@ -166,12 +167,10 @@ class LatentView:
 
     def drag_move(self, app, point):
         """A pressed mouse that moves pans a zoomed view (a press without moving pinned z, as a click does)."""
-        if self.drag == "press":
-            start = self.pointers.get(next(iter(self.pointers), None))
-            if start is None or math.hypot(point[0] - start[0], point[1] - start[1]) < DRAG:
-                return False
-            self.drag = start
-        (x, y), self.drag = self.drag, point
+        (x, y) = self.drag
+        if not self.panning and math.hypot(point[0] - x, point[1] - y) < DRAG:
+            return False
+        self.drag, self.panning = point, True
         self.set_view(app, app.plot.panned(point[0] - x, point[1] - y))
         return True
 
