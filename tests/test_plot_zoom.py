@@ -176,7 +176,7 @@ def test_a_pinch_zooms_about_its_midpoint(browser, server_url):
         page.locator("#latent-plot").scroll_into_view_if_needed()
         g = geometry(page)
         cx, cy = g["left"] + 0.55 * g["width"], g["top"] + 0.45 * g["height"]
-        under = latent_of(g, cx, cy)
+        under, z = latent_of(g, cx, cy), watch.vector("z")
         cdp = context.new_cdp_session(page)
 
         def touch(kind, spread):
@@ -195,6 +195,22 @@ def test_a_pinch_zooms_about_its_midpoint(browser, server_url):
         zoomed = geometry(page)
         assert zoom_of(zoomed) == pytest.approx(4, rel=0.02)  # the fingers spread from 40 to 160 px apart
         assert latent_of(zoomed, cx, cy) == pytest.approx(under, abs=2 * 9 / 4 / g["width"])
+        # A pinch is not a tap or a drag of z: z stays where it was, also while, one finger lifted, the other moves
+        # on (pointer events as a touch screen sends them, one pointer lifted before the other).
+        assert watch.vector("z") == z
+        page.evaluate(
+            """([cx, cy]) => { const plot = document.getElementById('latent-plot');
+            const send = (type, id, x, y) => plot.dispatchEvent(new PointerEvent(type, {pointerId: id, clientX: x,
+                clientY: y, pointerType: 'touch', buttons: type === 'pointerup' ? 0 : 1, bubbles: true}));
+            send('pointerdown', 11, cx - 20, cy); send('pointerdown', 12, cx + 20, cy);
+            send('pointermove', 11, cx - 40, cy); send('pointermove', 12, cx + 40, cy);
+            send('pointerup', 11, cx - 40, cy);
+            for (const dy of [10, 30, 50]) send('pointermove', 12, cx + 40, cy + dy);
+            send('pointerup', 12, cx + 40, cy + 50); }""",
+            [cx, cy],
+        )
+        watch.settle()
+        assert watch.vector("z") == z and zoom_of(geometry(page)) == pytest.approx(8, rel=0.02)
         assert watch.errors == []
     finally:
         context.close()

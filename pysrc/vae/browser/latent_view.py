@@ -29,6 +29,8 @@ class LatentView:
         self.mu_pixels = None  # μ on the plot, where the marks centred on it are
         self.pointers = {}  # pointerId → (x, y) in plot pixels, for each pointer pressed on the plot
         self.pinch = None  # (distance, midpoint) of two pointers pinching, as last applied
+        self.pinched = False  # a pinch began since the last pointer was pressed: the finger left does not move z
+        self.unpinned = None  # the pinned z before the first finger came down: a pinch puts it back
         self.drag = None  # where a pressed mouse was last, in plot pixels
         self.panning = False  # whether that mouse has moved far enough to pan, not click
         self.hash_write = None
@@ -132,25 +134,30 @@ class LatentView:
         self.set_view(app, app.plot.zoomed_about(factor, mu if inside else app.plot.centre))
 
     def wheel(self, app, event):
-        """The wheel zooms about the pointer; where the view cannot change (×1, wheel down) the page scrolls."""
+        """The wheel zooms about the pointer; at ×1 a wheel down scrolls the page, so the plot is no trap."""
         delta = event.deltaY * (16 if event.deltaMode == 1 else 400 if event.deltaMode == 2 else 1)
+        if app.plot.zoom == 1 and delta > 0:
+            return
+        event.preventDefault()
         point = app.plot.to_latent(*self.plot_point(app, event))
-        if self.set_view(app, app.plot.zoomed_about(math.exp(-delta * WHEEL_RATE), point)):
-            event.preventDefault()
+        self.set_view(app, app.plot.zoomed_about(math.exp(-delta * WHEEL_RATE), point))
 
     def press(self, app, event):
         self.pointers[event.pointerId] = self.plot_point(app, event)
-        if len(self.pointers) == 2:
-            self.pinch = self.pinch_of(self.pointers)
+        if len(self.pointers) == 2:  # a pinch, not a tap: z goes back to where it was before the first finger
+            self.pinch, self.pinched = self.pinch_of(self.pointers), True
+            app.state.pinned_z = self.unpinned
+            app.request(encode=False)
             return
         if event.pointerType == "mouse":
             self.drag, self.panning = self.pointers[event.pointerId], False
+        self.unpinned = app.state.pinned_z
         self.pin(app, self.plot_z(app, event))
 
     def release(self, event):
         self.pointers.pop(event.pointerId, None)
-        self.pinch = None
-        self.drag = None
+        self.pinch = self.drag = None
+        self.pinched = self.pinched and bool(self.pointers)
 
     @staticmethod
     def pinch_of(pointers):
@@ -195,6 +202,8 @@ class LatentView:
             self.pointers[event.pointerId] = point
             if self.pinch is not None and len(self.pointers) == 2:
                 self.pinch_move(app)
+                return
+            if self.pinched:
                 return
             if event.pointerType == "mouse" and not event.buttons:
                 self.release(event)  # released outside the plot
