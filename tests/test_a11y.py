@@ -154,7 +154,7 @@ STATES = [
     ("decoder failing to load", decoder_fails, None),
 ]
 # Dark mode changes colours only, so the states that show every colour are enough there (and keep `make test` short).
-DARK_STATES = ("first view", "all panels open", "edited code in use", "decoder failing to load")
+DARK_STATES = ("first view", "all panels open", "plot zoomed", "edited code in use", "decoder failing to load")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
