@@ -106,13 +106,16 @@ class LatentView:
         self.hash_write = asyncio.get_event_loop().call_later(HASH_DELAY, app.write_hash)
         return True
 
-    def draw_view(self, app):
+    def draw_view(self, app, redraw=True):
+        """The view's ticks and transforms (unless `redraw` is False: they show it already), and what says which
+        view it is: the zoom level, the buttons' states, the window on the plot's data-window (tests read it)."""
         plot, dom = app.plot, app.dom
-        dom.el("axes").innerHTML = plot.axes_markup()
-        for element_id, name, value in latent_plot.view_numbers(plot):
-            dom.attr(element_id, name, value)
-        if "prior" in app.state.panels:
-            self.show_prior(app, True)
+        if redraw:
+            dom.el("axes").innerHTML = plot.axes_markup()
+            for element_id, name, value in latent_plot.view_numbers(plot):
+                dom.attr(element_id, name, value)
+            if "prior" in app.state.panels:
+                self.show_prior(app, True)
         (x0, x1), (y0, y1) = plot.window
         dom.attr("latent-plot", "data-window", ",".join(repr(v) for v in (x0, x1, y0, y1)))
         dom.text("zoom-level", f"×{num(plot.zoom, 1)}")
@@ -121,10 +124,11 @@ class LatentView:
             dom.attr(button, "aria-disabled", "true" if plot.zoom == 1 else "false")
 
     def show_state_view(self, app):
-        """The view the state names (a link's, clamped to the map), drawn."""
+        """The view the state names (a link's, clamped to the map); the plot is redrawn only if that is another."""
         view = app.state.plot_view
-        app.plot = latent_plot.LatentPlot(app.plot.domain, *((view[:2], view[2]) if view else ()))
-        self.draw_view(app)
+        plot = latent_plot.LatentPlot(app.plot.domain, *((view[:2], view[2]) if view else ()))
+        redraw, app.plot = plot != app.plot, plot
+        self.draw_view(app, redraw)
 
     def zoom_step(self, app, factor):
         """+ and − (buttons and keys): zoom about μ while it is in view, so its ellipses grow in place."""
