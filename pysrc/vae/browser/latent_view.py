@@ -99,7 +99,6 @@ class LatentView:
             return False
         app.plot = plot
         self.draw_view(app)
-        app.state.plot_view = None if plot.zoom == 1 else [*plot.centre, plot.zoom]
         app.request(encode=False)
         if self.hash_write is not None:
             self.hash_write.cancel()
@@ -108,8 +107,10 @@ class LatentView:
 
     def draw_view(self, app, redraw=True):
         """The view's ticks and transforms (unless `redraw` is False: they show it already), and what says which
-        view it is: the zoom level, the buttons' states, the window on the plot's data-window (tests read it)."""
+        view it is: the state (for the URL), the zoom level, the buttons' states, the window on the plot's
+        data-window (tests read it)."""
         plot, dom = app.plot, app.dom
+        app.state.plot_view = None if plot.zoom == 1 else [*plot.centre, plot.zoom]
         if redraw:
             dom.el("axes").innerHTML = plot.axes_markup()
             for element_id, name, value in latent_plot.view_numbers(plot):
