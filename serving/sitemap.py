@@ -5,10 +5,13 @@ import gzip
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from serving import katex
 
 # The URL space: (folder under the root, URL prefix, suffixes served or None for all, recurse).
 SITE = (
@@ -79,7 +82,8 @@ def _preload_python(html: str, root: Path) -> str:
 
 def read_site_file(path: Path) -> bytes:
     """A file as served. index.html gets the first view drawn in (pysrc/page/prerender.py), so the page is useful
-    before Python starts; if the models are broken it is served as it is, and the page reports what failed."""
+    before Python starts, and the article's maths typeset; if the models are broken it is served without the first
+    view, and the page reports what failed."""
     data = path.read_bytes()
     if path.name != "index.html" or path.parent.name != "web":
         return data
@@ -94,6 +98,12 @@ def read_site_file(path: Path) -> bytes:
         data = prerender.fill_figures(data.decode("utf-8"), (models / "teaching.json").read_text()).encode("utf-8")
     except (OSError, ValueError, KeyError, TypeError) as error:
         print(f"note: serving the article's figures as index.html has them ({error})", file=sys.stderr, flush=True)
+    try:  # the article's maths, typeset with KaTeX (serving/katex.py)
+        typeset = katex.typesetter(root)
+        if typeset is not None:
+            data = prerender.typeset_maths(data.decode("utf-8"), typeset).encode("utf-8")
+    except (OSError, ValueError, subprocess.SubprocessError) as error:
+        print(f"note: serving the article's maths as TeX ({error})", file=sys.stderr, flush=True)
     try:
         return prerender.render_index(
             data.decode("utf-8"),

@@ -120,6 +120,14 @@ def decoder_fails(watch, url):
     watch.settle()
 
 
+def plot_zoomed(watch):
+    """The latent plot zoomed in on μ (×8, its ticks in hundredths) with the prior drawn over it."""
+    for _ in range(3):
+        watch.page.click("#zoom-in")
+    toggle(watch, "prior")
+    watch.settle()
+
+
 def training(watch):
     """The training view open and training, its map redrawn at least once since the start."""
     toggle(watch, "train")
@@ -139,13 +147,14 @@ STATES = [
         lambda w: (w.page.click("#vq-details-toggle"), toggle(w, "vq")),
     ),
     ("codes sampled from the prior", lambda w, url: prior_sample(w), lambda w: toggle(w, "vq")),
+    ("plot zoomed", lambda w, url: plot_zoomed(w), lambda w: (toggle(w, "prior"), w.page.click("#zoom-reset"))),
     ("edited code in use", lambda w, url: edit_code(w), None),
     ("edited quantizer in use", lambda w, url: edit_quantizer(w), None),
     ("training", lambda w, url: training(w), lambda w: (w.page.click("#train-run"), toggle(w, "train"))),
     ("decoder failing to load", decoder_fails, None),
 ]
 # Dark mode changes colours only, so the states that show every colour are enough there (and keep `make test` short).
-DARK_STATES = ("first view", "all panels open", "edited code in use", "decoder failing to load")
+DARK_STATES = ("first view", "all panels open", "plot zoomed", "edited code in use", "decoder failing to load")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

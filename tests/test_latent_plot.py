@@ -185,6 +185,112 @@ def test_nice_ticks_examples():
     assert nice_ticks(-50.0, 50.0, 10) == [-50, -40, -30, -20, -10, 0, 10, 20, 30, 40, 50]
 
 
+# ---- zoom and pan ----
+
+views = st.tuples(domains, st.tuples(coords, coords), st.floats(0.01, 500))
+
+
+@FAST
+@given(views)
+def test_a_view_stays_inside_the_map_and_between_x1_and_the_most(view):
+    domain, centre, zoom = view
+    plot = LatentPlot(domain, centre, zoom)
+    assert 1 <= plot.zoom <= latent_plot.MAX_ZOOM
+    assert plot.zoom == min(latent_plot.MAX_ZOOM, max(1.0, zoom))
+    for lo, hi in plot.window:
+        assert domain[0] - 1e-9 <= lo < hi <= domain[1] + 1e-9
+        assert hi - lo == pytest.approx((domain[1] - domain[0]) / plot.zoom)
+    # equal units on both axes at every zoom, and the window fills the plot area
+    assert plot.x.k == pytest.approx(-plot.y.k) == pytest.approx(SIZE * plot.zoom / (domain[1] - domain[0]))
+    (x0, x1), (y0, y1) = plot.window
+    left, top, size, _ = plot.area
+    assert plot.to_pixels((x0, y0)) == pytest.approx((left, top + size))
+    assert plot.to_pixels((x1, y1)) == pytest.approx((left + size, top))
+
+
+@FAST
+@given(views, st.floats(0.05, 20), st.floats(0, 1), st.floats(0, 1))
+def test_zooming_about_a_point_keeps_it_under_its_pixel(view, factor, fx, fy):
+    plot = LatentPlot(*view)
+    (x0, x1), (y0, y1) = plot.window
+    z = (x0 + fx * (x1 - x0), y0 + fy * (y1 - y0))  # a point in view, as under a pointer
+    zoomed = plot.zoomed_about(factor, z)
+    assert zoomed.zoom == pytest.approx(min(latent_plot.MAX_ZOOM, max(1.0, plot.zoom * factor)))
+    (nx0, nx1), (ny0, ny1) = zoomed.window
+    inside = view[0][0] + 1e-9 < nx0 and nx1 < view[0][1] - 1e-9 and view[0][0] + 1e-9 < ny0 and ny1 < view[0][1] - 1e-9
+    if inside:  # not pushed back inside the map by the clamp: the point has not moved on screen
+        assert zoomed.to_pixels(z) == pytest.approx(plot.to_pixels(z), abs=1e-6)
+    assert zoomed.reset() == LatentPlot(view[0])
+
+
+def test_zoom_examples():
+    plot = LatentPlot((-4.0, 4.0))
+    assert plot.window == ((-4.0, 4.0), (-4.0, 4.0)) and plot.zoom == 1
+    quarter = plot.zoomed_about(4, (2.0, 2.0))  # (2, 2) stays where it was: at three quarters of the plot
+    assert quarter.window == ((0.5, 2.5), (0.5, 2.5))
+    assert quarter.to_pixels((2.0, 2.0)) == pytest.approx(plot.to_pixels((2.0, 2.0)))
+    assert plot.zoomed_about(0.5, (2.0, 2.0)) == plot  # no further out than the whole map
+    assert plot.zoomed_about(1e6, (0.0, 0.0)).zoom == latent_plot.MAX_ZOOM
+    edge = plot.zoomed_about(2, (4.0, 4.0))  # about a corner: the view stops at the map's edge
+    assert edge.window == ((0.0, 4.0), (0.0, 4.0))
+    moved = quarter.panned(plot.x.k * 4 * 0.5, 0)  # contents dragged right by half a unit: the view goes left
+    assert moved.window == ((0.0, 2.0), (0.5, 2.5))
+    assert quarter.panned(0, -1e9).window == ((0.5, 2.5), (-4.0, -2.0))  # a pan stops at the map's edge too
+    assert plot.panned(100, 100) == plot  # at ×1 there is nothing to pan to
+
+
+@pytest.mark.parametrize("zoom", [1, 1.5, 2, 3, 5, 8, 13, 21, 34, 55, 64])
+def test_ticks_follow_the_zoom_with_round_steps_labels_that_differ_and_room_between(zoom):
+    plot = LatentPlot((-4.5, 4.5), (0.0389, 0.0288), zoom)  # the first view's μ
+    root = parse_svg(plot.axes_markup())
+    left, _, w, _ = plot.area
+    for axis, (lo, hi) in zip("xy", plot.window, strict=True):
+        ticks = nice_ticks(lo, hi, latent_plot.TICKS)
+        step = ticks[1] - ticks[0]
+        assert 3 <= len(ticks) <= 9
+        assert round(step / 10 ** math.floor(math.log10(step) + 1e-9), 6) in (1, 2, 5)
+        anchor = "middle" if axis == "x" else "end"
+        labels = [t for t in root.findall(f"{SVG}text") if t.get("class") == "tick" and t.get("text-anchor") == anchor]
+        corner = [t for t in ticks if axis == "x" and plot.x(t) - left < latent_plot.CORNER]
+        assert len(labels) == len(ticks) - len(corner) >= 3 and len(corner) <= 1
+        texts = [t.text for t in labels]
+        assert len(set(texts)) == len(texts)  # enough decimals to tell them apart
+        labelled = [t for t in ticks if t not in corner]
+        assert [float(v.replace("−", "-")) for v in texts] == pytest.approx(labelled, abs=1e-9)  # true latent units
+        # the longest label, at the phone's 18 units (about 10 units a character), fits between two ticks
+        assert max(map(len, texts)) * 10 <= step * plot.x.k
+        if axis == "x":
+            assert all(left - 1e-6 <= float(t.get("x")) <= left + w + 1e-6 for t in labels)
+
+
+def test_the_map_moves_with_the_view_through_one_transform():
+    mu, labels = [(0.5, -0.25), (3.9, 3.9)], [1, 2]
+    for plot in (LatentPlot((-4.0, 4.0)), LatentPlot((-4.0, 4.0), (0.4, -0.2), 16)):
+        root = parse_svg(scatter_markup(plot, mu, labels))
+        placed = [v for path in root.findall(f"{SVG}path") for xy in _placed(plot, _dots(path.get("d"))) for v in xy]
+        assert placed == pytest.approx([v for p in mu for v in plot.to_pixels(p)], abs=1e-9)
+        assert float(plot.dot_width()) * plot.x.k / 1000 == pytest.approx(latent_plot.DOT_PX)  # 3 px at any zoom
+        # the manifold image is drawn at the whole map's pixels: the view's transform puts it under the view
+        whole = LatentPlot(plot.domain)
+        s, _, _, d, e, f = (float(v) for v in re.fullmatch(r"matrix\((.*)\)", plot.base_transform()).group(1).split())
+        for p in mu:
+            wx, wy = whole.to_pixels(p)
+            assert (s * wx + e, d * wy + f) == pytest.approx(plot.to_pixels(p))
+        numbers = {(i, name): v for i, name, v in latent_plot.view_numbers(plot)}
+        assert numbers[("scatter", "transform")] == plot.scatter_transform()
+        assert numbers[("manifold-layer", "transform")] == plot.base_transform()
+
+
+def test_at_the_most_zoom_the_first_views_1_sigma_ellipse_is_large():
+    """σ is 0.02 to 0.06 here: a pixel or two on the whole map; zoomed in on μ, the 1σ ellipse is wide."""
+    mu, sigma = (0.0389, 0.0288), (0.0203, 0.0389)
+    plot = LatentPlot((-4.5, 4.5), mu, latent_plot.MAX_ZOOM)
+    (_, _, rx, ry), *_ = plot.ellipses(contour_ellipses(mu, sigma))
+    assert 2 * rx >= 100 and 2 * ry >= 100
+    (_, _, rx, _), *_ = LatentPlot((-4.5, 4.5)).ellipses(contour_ellipses(mu, sigma))
+    assert 2 * rx < 3
+
+
 # ---- markup ----
 
 
@@ -199,7 +305,8 @@ def test_axes_markup_is_well_formed(domain):
     assert len(lines) == 2 * len(ticks)
     assert sum(1 for line in lines if line.get("class") == "grid zero") == 2
     labels = [t.text for t in root.findall(f"{SVG}text") if t.get("class") == "tick"]
-    assert len(labels) == 2 * len(ticks)
+    at_corner = domain[0] in ticks  # z₂'s label names the bottom-left corner alone: z₁'s would meet it
+    assert len(labels) == 2 * len(ticks) - at_corner
     assert "0" in labels
     axis = [t.text for t in root.findall(f"{SVG}text") if t.get("class") == "axis-label"]
     assert axis == ["z₁", "z₂"]
@@ -212,7 +319,13 @@ def test_axes_markup_is_well_formed(domain):
 
 
 def _dots(d):
-    return re.findall(r"M(-?\d+\.\d) (-?\d+\.\d)h0", d)
+    return re.findall(r"M(-?\d+) (-?\d+)h0", d)
+
+
+def _placed(plot, dots):
+    """Dots as scatter_markup writes them, through the scatter group's transform: plot pixels."""
+    a, _, _, d, e, f = (float(v) for v in re.fullmatch(r"matrix\((.*)\)", plot.scatter_transform()).group(1).split())
+    return [(a * float(x) + e, d * float(y) + f) for x, y in dots]
 
 
 def test_scatter_has_one_dot_per_point_in_its_digits_path():
@@ -230,9 +343,11 @@ def test_scatter_has_one_dot_per_point_in_its_digits_path():
         d = path.get("d")
         dots = _dots(d)
         assert len(dots) == d.count("M") == d.count("h0") == counts[digit]
-        expected = [plot.to_pixels(p) for p, label in zip(mu, labels, strict=True) if label == digit]
-        for (x, y), (ex, ey) in zip(dots, expected, strict=True):
-            assert float(x) == pytest.approx(ex, abs=0.051) and float(y) == pytest.approx(ey, abs=0.051)
+        expected = [p for p, label in zip(mu, labels, strict=True) if label == digit]
+        for (x, y), (ex, ey) in zip(dots, expected, strict=True):  # in thousandths of a latent unit, rounded
+            assert int(x) == round(ex * 1000) and int(y) == round(ey * 1000)
+        for (x, y), (ex, ey) in zip(_placed(plot, dots), map(plot.to_pixels, expected), strict=True):
+            assert x == pytest.approx(ex, abs=0.5e-3 * plot.x.k) and y == pytest.approx(ey, abs=0.5e-3 * plot.x.k)
 
 
 def test_scatter_skips_absent_digits_and_handles_nothing():
@@ -261,7 +376,7 @@ def test_scatter_of_the_real_latent_map():
         dots = _dots(path.get("d"))
         assert len(dots) == counts[int(path.get("data-digit"))]
         total += len(dots)
-        assert all(left <= float(x) <= left + w and top <= float(y) <= top + h for x, y in dots)
+        assert all(left <= x <= left + w and top <= y <= top + h for x, y in _placed(plot, dots))
     assert total == len(mu) == 10_000
 
 

@@ -62,20 +62,46 @@ def test_ready_without_errors_or_foreign_requests(watch, server_url):
     assert page.locator("#zoom-overlay ellipse").count() == 3  # the magnifier shows the σ ellipses
     assert page.get_attribute("[data-preset='3']", "aria-pressed") == "true"
     assert_consistent(watch)
-    assert page.locator("#article .math.typeset").count() == 0  # the article's maths loads only when read
-    page.locator("#article .math").first.scroll_into_view_if_needed()
-    page.wait_for_selector("#article .math.typeset .katex", state="attached")
-    assert page.locator("#article .math:not(.typeset)").count() == 0
+    assert page.locator("#article .math:not(.typeset)").count() == 0  # the article's maths arrives typeset
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
 
 
-def test_a_reader_landing_on_a_later_section_gets_its_maths_typeset(watch, server_url):
-    """The maths loads when any formula comes near the viewport, not only the first (section 7's are far below)."""
+# Scrolls through the article a step at a time and notes, in each frame where a section with maths is on screen,
+# its height and where its last element sits in it: a formula typeset late, or a font swapped in, would change them.
+READ_THROUGH = """async () => {
+    const article = document.getElementById('article');
+    const sections = [...article.querySelectorAll('.article-section')].filter(s => s.querySelector('.math'));
+    const seen = sections.map(() => new Set());
+    const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    window.scrollTo(0, article.offsetTop - innerHeight);
+    await frame();
+    for (let step = 0; step < 400 && scrollY + innerHeight < article.offsetTop + article.offsetHeight; step++) {
+        sections.forEach((s, i) => {
+            const r = s.getBoundingClientRect();
+            if (r.bottom > 0 && r.top < innerHeight) {
+                const last = s.lastElementChild.getBoundingClientRect();
+                seen[i].add(`${r.height.toFixed(1)} ${(last.top - r.top).toFixed(1)}`);
+            }
+        });
+        window.scrollBy(0, 150);
+        await frame();
+        await new Promise(r => setTimeout(r, 20));
+    }
+    return sections.map((s, i) => [s.getAttribute('aria-labelledby'), [...seen[i]]]);
+}"""
+
+
+def test_the_articles_maths_has_its_final_size_before_it_is_read(watch, server_url):
+    """No jump: every section with maths keeps one height, and what lies below its maths one place, in every frame
+    it is on screen, from the first on (the maths is typeset when the page is served, serving/katex.py)."""
     page = watch.open(server_url)
     watch.settle()
-    page.locator("#article-vq").scroll_into_view_if_needed()
-    page.wait_for_selector("section[aria-labelledby=article-vq] .math.typeset .katex", state="attached")
+    seen = page.evaluate(READ_THROUGH)
+    assert len(seen) >= 5
+    assert {name: len(sizes) for name, sizes in seen} == {name: 1 for name, _ in seen}, seen
+    assert not [p for _, p in watch.requests if p.endswith("katex.mjs")]  # no KaTeX script for the article
+    assert watch.errors == []
 
 
 def test_each_preset_lands_among_its_own_digits(watch, server_url, latent_map):

@@ -1,8 +1,10 @@
 """The first view drawn into index.html before Python starts: it must be exactly what the live page computes."""
 
 import base64
+import html
 import json
 import math
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -65,3 +67,38 @@ def test_broken_models_serve_the_plain_page(tmp_path):
         (tmp_path / "models" / name).write_bytes((MODELS / name).read_bytes())
     (tmp_path / "models" / "latent_map.bin").write_bytes((MODELS / "latent_map.bin").read_bytes()[:-1])
     assert read_site_file(tmp_path / "web" / "index.html") == plain
+
+
+def test_the_article_is_served_with_its_maths_typeset_by_katex():
+    """Each formula arrives typeset, so it has its final size before it is read; its TeX stays in the MathML."""
+    source = (REPO / "web" / "index.html").read_text()
+    formulas = [(html.unescape(m.group(3)), bool(m.group(2))) for m in prerender.MATH.finditer(source)]
+    assert len(formulas) >= 30 and any(display for _, display in formulas)
+    served = read_site_file(REPO / "web" / "index.html").decode()
+    assert not prerender.MATH.search(served)  # no TeX left as written
+    typeset = re.findall(r'<(span|div) class="math( display)? typeset"><span class="katex(?:-display)?"', served)
+    assert [bool(display) for _, display in typeset] == [display for _, display in formulas]
+    annotations = re.findall(r'<annotation encoding="application/x-tex">(.*?)</annotation>', served, re.S)
+    assert [html.unescape(a) for a in annotations] == [tex for tex, _ in formulas]
+    assert "katex-error" not in served
+
+
+def test_typeset_maths_hands_over_tex_unescaped_and_puts_each_formula_back_in_its_place():
+    page = '<p>a <span class="math">x &lt; y</span> b</p><div\n class="math display">\\sum_i z_i</div><span>c</span>'
+    asked = []
+
+    def typeset(items):
+        asked.extend(items)
+        return [f"[{tex}]" for tex, _ in items]
+
+    out = prerender.typeset_maths(page, typeset)
+    assert asked == [("x < y", False), ("\\sum_i z_i", True)]
+    assert out == (
+        '<p>a <span class="math typeset">[x < y]</span> b</p>'
+        '<div class="math display typeset">[\\sum_i z_i]</div><span>c</span>'
+    )
+    assert (
+        prerender.typeset_maths("<p>no maths</p>", lambda items: pytest.fail("nothing to typeset")) == "<p>no maths</p>"
+    )
+    with pytest.raises(ValueError):
+        prerender.typeset_maths(page, lambda items: ["one"])

@@ -52,6 +52,7 @@ states = st.builds(
     panels=st.sets(st.sampled_from(PANELS)),
     code=st.dictionaries(st.sampled_from(EDITABLE_MODULES), st.text(max_size=300)),
     interpolate=st.none() | st.lists(vectors, min_size=2, max_size=2),
+    plot_view=st.none() | st.tuples(latent, latent, st.floats(1, 64).map(lambda v: round(v, 5))).map(list),
     kl_mode=st.sampled_from(KL_MODES),
     kl_epoch=st.none() | st.integers(0, MAX_EPOCH),
     kl_beta=st.sampled_from([0.0, 1.0, 3.0]) | st.floats(0, MAX_BETA, allow_nan=False),

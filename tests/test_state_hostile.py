@@ -170,6 +170,13 @@ def test_json_of_wrong_shapes_and_types_is_state_or_state_error(value):
         {"i": [[0, 0], [0, 99]]},
         {"i": "xx"},
         {"i": {"a": 1}},
+        {"w": [0, 0]},
+        {"w": [0, 0, 0.5]},
+        {"w": [0, 0, 65]},
+        {"w": [0, 99, 2]},
+        {"w": [0, "a", 2]},
+        {"w": [0, 0, True]},
+        {"w": "x"},
     ],
 )
 def test_wrong_fields_are_a_state_error(obj):
@@ -178,7 +185,9 @@ def test_wrong_fields_are_a_state_error(obj):
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
-@pytest.mark.parametrize("template", ['{"z":[%s,0]}', '{"i":[[0,0],[%s,1]]}', '{"e":%s}', '{"s":[[%s,1]]}', '{"p":%s}'])
+@pytest.mark.parametrize(
+    "template", ['{"z":[%s,0]}', '{"w":[0,0,%s]}', '{"i":[[0,0],[%s,1]]}', '{"e":%s}', '{"s":[[%s,1]]}', '{"p":%s}']
+)
 def test_nan_and_infinity_are_a_state_error(template, token):
     with pytest.raises(StateError):
         decode_hash(pack((template % token).encode()))
@@ -189,7 +198,8 @@ def test_lenient_but_valid_fields_are_accepted():
     assert state.pinned_z == [1.0, -2.0] and all(type(v) is float for v in state.pinned_z)
     assert state.interpolate == [[0.0, 0.0], [1.0, 2.0]]
     assert state.seed == 1 and state.strokes == [] and state.panels == set() and state.code == {}
-    assert decode_hash(pack_json({"p": None, "z": None, "i": None})) == blank()
+    assert decode_hash(pack_json({"p": None, "z": None, "i": None, "w": None})) == blank()
+    assert decode_hash(pack_json({"w": [1, -2, 4]})).plot_view == [1.0, -2.0, 4.0]  # the plot zoomed ×4 at (1, −2)
 
 
 def test_zip_bomb_is_refused_without_inflating_it():

@@ -9,6 +9,7 @@ import json
 import re
 import struct
 import zlib
+from html import unescape
 
 from page import artifacts
 from page.state import CANVAS
@@ -118,3 +119,26 @@ def fill_figures(html, teaching_text):
         return f"<{tag}{attributes}>{figure_text(figures[key], like, 'data-unit' in attributes)}</{tag}>"
 
     return TEACH.sub(fill, html)
+
+
+# The article's maths: `<span class="math">TeX</span>` inline, `<div class="math display">TeX</div>` on its own line.
+MATH = re.compile(r'<(span|div)\s+class="math( display)?">([^<]*)</\1>')
+
+
+def typeset_maths(html, typeset):
+    """index.html with the article's maths typeset where it stands, so it has its final size before it is read.
+
+    `typeset` takes a list of (TeX, display) and returns each one's HTML (KaTeX's, run by serve.py with Node:
+    serving/katex.py). The TeX in index.html is HTML-escaped (`&lt;`), and is handed over as TeX."""
+    found = list(MATH.finditer(html))
+    if not found:
+        return html
+    typeset_html = typeset([(unescape(m.group(3)), bool(m.group(2))) for m in found])
+    if len(typeset_html) != len(found):
+        raise ValueError(f"typesetting {len(found)} formulas gave {len(typeset_html)}")
+    parts, end = [], 0
+    for match, formula in zip(found, typeset_html, strict=True):
+        tag, display = match.group(1), match.group(2) or ""
+        parts += [html[end : match.start()], f'<{tag} class="math{display} typeset">{formula}</{tag}>']
+        end = match.end()
+    return "".join(parts) + html[end:]

@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from live import edits as live_code
+from vae.latent_plot import MAX_ZOOM
 
 PANELS = ("details", "loss", "source", "manifold", "prior", "samples", "interpolate", "kl", "vq", "train")
 KL_MODES = ("replay", "beta")  # the "Why the KL term?" view: the training replay, or the KL weight β
@@ -47,6 +48,7 @@ class AppState:
     panels: set = field(default_factory=set)
     code: dict = field(default_factory=dict)  # module name → edited source
     interpolate: list | None = None  # [μ_A, μ_B]
+    plot_view: list | None = None  # the latent plot zoomed: [centre z₁, centre z₂, zoom]; None is the whole map
     kl_mode: str = "replay"
     kl_epoch: int | None = None  # a checkpoint of the replay; None is the last one
     kl_beta: float = 1.0  # the KL weight of the model compared
@@ -176,6 +178,8 @@ def encode_hash(state):
         data["c"] = state.code
     if state.interpolate:
         data["i"] = [[round(v, 5) for v in mu] for mu in state.interpolate]
+    if state.plot_view is not None:
+        data["w"] = [round(v, 5) for v in state.plot_view]
     kl = {"m": state.kl_mode, "e": state.kl_epoch, "b": state.kl_beta}
     kl = {k: v for k, v in kl.items() if v != {"m": "replay", "e": None, "b": 1.0}[k]}
     if kl:
@@ -273,6 +277,13 @@ def decode_hash(text):
         if not isinstance(interp, list) or len(interp) != 2:
             raise StateError("the link's interpolation needs two endpoints")
         state.interpolate = [_vector(v, "an interpolation endpoint") for v in interp]
+    view = data.get("w")
+    if view is not None:
+        if not isinstance(view, list) or len(view) != 3 or not _is_finite_number(view[2]):
+            raise StateError("the link's plot view needs a centre and a zoom")
+        if not 1 <= view[2] <= MAX_ZOOM:
+            raise StateError(f"the link zooms the plot past ×1 to ×{MAX_ZOOM:g}")
+        state.plot_view = [*_vector(view[:2], "the plot view's centre"), float(view[2])]
     kl = data.get("k", {})
     if not isinstance(kl, dict) or not set(kl) <= {"m", "e", "b"}:
         raise StateError("the link's KL view state has the wrong shape")

@@ -52,17 +52,57 @@ def nice_ticks(lo, hi, target=8):
     return [round(i * step, 10) for i in range(first, math.floor(hi / step) + 1)]
 
 
-class LatentPlot:
-    """Geometry of the plot: the same scales serve the scatter, the overlay and pointer input."""
+DOT_PX = 3.0  # a map dot's diameter on screen (style.css .scatter-digit), in the magnifier too
+TICKS = 8  # about this many ticks per axis at every zoom (at least 3): labels of five characters stay apart
+CORNER = 14  # plot pixels right of the bottom-left corner where z₁'s ticks are not labelled
+MAX_ZOOM = 64.0  # the map's dots are written to 0.001 latent units: at ×64 one is off by at most its own radius
+MILLI = 1000  # the map's dots are written in thousandths of a latent unit (integers: as short as pixels, finer)
 
-    def __init__(self, domain):
+
+def tick_decimals(ticks):
+    """Decimals enough to tell the ticks apart, and no more (steps of 2 → 0, 0.5 → 1, 0.02 → 2)."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
+def clamp_view(domain, centre, zoom):
+    """The view window's (centre, zoom) kept to ×1…MAX_ZOOM and inside the domain: nothing past the map is shown."""
+    d0, d1 = domain
+    zoom = min(MAX_ZOOM, max(1.0, zoom))
+    half = (d1 - d0) / 2 / zoom
+    return tuple(min(d1 - half, max(d0 + half, c)) for c in centre), zoom
+
+
+class LatentPlot:
+    """Geometry of the plot: the same scales serve the scatter, the overlay and pointer input.
+
+    `domain` is the whole map; the scales map the view window, `zoom` times smaller, around `centre`, onto the plot
+    area. A zoomed or panned view is a new LatentPlot (zoomed_about, panned): every mark drawn through it follows.
+    """
+
+    def __init__(self, domain, centre=None, zoom=1.0):
         top, right, bottom, left = MARGIN
         self.domain = domain
+        middle = (domain[0] + domain[1]) / 2
+        self.centre, self.zoom = clamp_view(domain, centre or (middle, middle), zoom)
+        half = (domain[1] - domain[0]) / 2 / self.zoom
+        (cx, cy) = self.centre
+        self.window = ((cx - half, cx + half), (cy - half, cy + half))
         self.width = left + SIZE + right
         self.height = top + SIZE + bottom
-        self.x = Scale(domain, (left, left + SIZE))
-        self.y = Scale(domain, (top + SIZE, top))
+        self.x = Scale(self.window[0], (left, left + SIZE))
+        self.y = Scale(self.window[1], (top + SIZE, top))
         self.area = (left, top, SIZE, SIZE)
+
+    def __eq__(self, other):
+        return isinstance(other, LatentPlot) and (self.domain, self.centre, self.zoom) == (
+            other.domain,
+            other.centre,
+            other.zoom,
+        )
+
+    def __hash__(self):
+        return hash((self.domain, self.centre, self.zoom))
 
     def to_latent(self, px, py):
         return [self.x.invert(px), self.y.invert(py)]
@@ -74,16 +114,58 @@ class LatentPlot:
         """(cx, cy, rx, ry) in pixels from contours in latent units; equal scales keep their true shape."""
         return [(self.x(cx), self.y(cy), self.x.length(rx), self.y.length(ry)) for cx, cy, rx, ry in contours]
 
+    # ---- zoom and pan ----
+
+    def zoomed_about(self, factor, z):
+        """The view `factor` times closer (clamped), with the latent point z kept under the same pixel."""
+        _, zoom = clamp_view(self.domain, self.centre, self.zoom * factor)
+        kept = self.zoom / zoom  # how much nearer z the centre comes: the factor after clamping
+        centre = tuple(v + (c - v) * kept for c, v in zip(self.centre, z, strict=True))
+        return LatentPlot(self.domain, centre, zoom)
+
+    def panned(self, dx, dy):
+        """The view with its contents moved (dx, dy) plot pixels (right and down), as a drag would move them."""
+        cx, cy = self.centre
+        return LatentPlot(self.domain, (cx - dx / self.x.k, cy + dy / self.x.k), self.zoom)
+
+    def reset(self):
+        return LatentPlot(self.domain)
+
+    def scatter_transform(self):
+        """Thousandths of a latent unit (how scatter_markup writes the map) → plot pixels, as an SVG transform."""
+        k = self.x.k / MILLI
+        return f"matrix({k!r} 0 0 {-k!r} {self.x(0.0)!r} {self.y(0.0)!r})"
+
+    def dot_width(self):
+        """The map dots' stroke width in the scatter's units: DOT_PX once transformed, at every zoom."""
+        return repr(DOT_PX * MILLI / self.x.k)
+
+    def base_transform(self):
+        """The whole map's plot pixels (the view at ×1, where the manifold image is drawn) → this view's pixels."""
+        left, top, size, _ = self.area
+        s, d0 = self.zoom, self.domain[0]
+        return f"matrix({s!r} 0 0 {s!r} {self.x(d0) - s * left!r} {self.y(d0) - s * (top + size)!r})"
+
     def axes_markup(self):
-        """Frame, grid, ticks and labels as SVG."""
+        """Frame, grid, ticks and labels as SVG, for the view window: finer steps, with more decimals, as it zooms."""
         left, top, w, h = self.area
         parts = [element("rect", x=left, y=top, width=w, height=h, class_="frame")]
-        for t in nice_ticks(*self.domain):
-            x, y = self.x(t), self.y(t)
-            parts.append(element("line", x1=x, y1=top, x2=x, y2=top + h, class_="grid zero" if t == 0 else "grid"))
-            parts.append(element("line", x1=left, y1=y, x2=left + w, y2=y, class_="grid zero" if t == 0 else "grid"))
-            parts.append(element("text", text(num(t, 1)), x=x, y=top + h + 19, class_="tick", text_anchor="middle"))
-            parts.append(element("text", text(num(t, 1)), x=left - 7, y=y + 6, class_="tick", text_anchor="end"))
+        for axis, (lo, hi) in zip("xy", self.window, strict=True):
+            ticks = nice_ticks(lo, hi, TICKS)
+            decimals = tick_decimals(ticks)
+            for t in ticks:
+                grid = "grid zero" if t == 0 else "grid"
+                label = text(num(t, decimals))
+                # z₁'s label at the bottom-left corner would meet z₂'s there: z₂'s alone names that corner.
+                if axis == "x":
+                    x = self.x(t)
+                    parts.append(element("line", x1=x, y1=top, x2=x, y2=top + h, class_=grid))
+                    if x - left >= CORNER:
+                        parts.append(element("text", label, x=x, y=top + h + 19, class_="tick", text_anchor="middle"))
+                else:
+                    y = self.y(t)
+                    parts.append(element("line", x1=left, y1=y, x2=left + w, y2=y, class_=grid))
+                    parts.append(element("text", label, x=left - 7, y=y + 6, class_="tick", text_anchor="end"))
         parts.append(element("text", "z₁", x=left + w / 2, y=top + h + 44, class_="axis-label"))
         parts.append(
             element(
@@ -96,11 +178,13 @@ class LatentPlot:
 def scatter_markup(plot, mu, labels):
     """The map's points as ten SVG paths, one per digit: zero-length round-capped segments draw as dots.
 
-    Ten elements instead of 10,000 keep the DOM small and the layer cheap to composite while z moves above it.
+    Ten elements instead of 10,000 keep the DOM small and the layer cheap to composite while z moves above it. The
+    dots are in thousandths of a latent unit, placed by the scatter group's transform (LatentPlot.scatter_transform):
+    a zoom rewrites that one attribute, not 10,000 dots, and a dot is as exact at ×64 as at ×1.
     """
     paths = [[] for _ in LABEL_COLORS]
     for (mx, my), label in zip(mu, labels, strict=True):
-        paths[label].append(f"M{plot.x(mx):.1f} {plot.y(my):.1f}h0")
+        paths[label].append(f"M{round(mx * MILLI)} {round(my * MILLI)}h0")
     return "".join(
         element("path", d="".join(p), stroke=color, class_="scatter-digit", data_digit=digit)
         for digit, (color, p) in enumerate(zip(LABEL_COLORS, paths, strict=True))
@@ -139,8 +223,28 @@ def path_markup(plot, a, b):
 
 
 def base_markup(plot, scatter=""):
-    """The plot's static layer: frame and ticks, the manifold's slot, and the scatter of the map."""
-    return plot.axes_markup() + f'<g id="manifold-layer"></g><g id="scatter">{scatter}</g>'
+    """The plot's static layer: frame and ticks (#axes), then, clipped to the plot, the manifold's slot and the
+    scatter of the map, each placed by one transform that a zoom rewrites (view_numbers)."""
+    left, top, size, _ = plot.area
+    clip = element("clipPath", element("rect", x=left, y=top, width=size, height=size), id="base-clip")
+    return (
+        element("defs", clip)
+        + element("g", plot.axes_markup(), id="axes")
+        + '<g clip-path="url(#base-clip)">'
+        + element("g", id="manifold-layer", transform=plot.base_transform())
+        + element("g", scatter, id="scatter", transform=plot.scatter_transform(), stroke_width=plot.dot_width())
+        + "</g>"
+    )
+
+
+def view_numbers(plot):
+    """What a new view window changes in the static layer, as (element id, attribute, value): the ticks are
+    rewritten with axes_markup, the map and the manifold only moved."""
+    return [
+        ("scatter", "transform", plot.scatter_transform()),
+        ("scatter", "stroke-width", plot.dot_width()),
+        ("manifold-layer", "transform", plot.base_transform()),
+    ]
 
 
 def overlay_markup(plot, mu=None, sigma=None, z=None):
@@ -200,9 +304,6 @@ def map_dots_markup(chosen, map_mu, labels, index=None):
         for color, d in zip(LABEL_COLORS, dots, strict=True)
         if d
     )
-
-
-DOT_PX = 3.0  # a map dot's diameter on screen (style.css .scatter-digit), in the magnifier too
 
 
 class Zoom:

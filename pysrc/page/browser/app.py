@@ -16,7 +16,7 @@ from pyodide.ffi import create_proxy
 from live import edits as live_code
 from live.browser import source_view
 from page import artifacts
-from page.browser import article_view, views
+from page.browser import views
 from page.browser.canvases import Canvases
 from page.browser.views import Dom, LoadError, fetch_bytes, fetch_text, jsobj
 from page.state import AppState, StateError, decode_hash, encode_hash
@@ -182,12 +182,6 @@ class App(Canvases):
         for panel in self.state.panels:
             self.show_panel(panel, True)
         self.request(encode=True)
-        formulas = js.document.querySelectorAll("#article .math")
-        if formulas.length:
-            views.when_visible(formulas, self.typeset_article)
-
-    def typeset_article(self):
-        self.tasks["article"] = asyncio.ensure_future(article_view.typeset_article())
 
     def read_hash(self, problems):
         text = js.location.hash
@@ -246,6 +240,7 @@ class App(Canvases):
             self.message(f"The link's state was ignored: {error}.")
             return
         self.message("")
+        self.latent.show_state_view(self)
         self.input_changed()
         for view in self.on_demand.values():
             view.update(self)

@@ -209,19 +209,3 @@ def bring_into_view(element, share=0.6):
         return
     still = js.matchMedia("(prefers-reduced-motion: reduce)").matches
     element.scrollIntoView(jsobj({"behavior": "auto" if still else "smooth", "block": "start"}))
-
-
-def when_visible(elements, start):
-    """Run `start()` once any of the elements comes near the viewport: the article's maths and fonts load only if
-    read, wherever the reader lands in it (a link to section 7 typesets it too)."""
-
-    def seen(entries, observer):
-        if any(entry.isIntersecting for entry in entries):
-            observer.disconnect()
-            callback.destroy()
-            start()
-
-    callback = create_proxy(seen)
-    observer = js.IntersectionObserver.new(callback, jsobj({"rootMargin": "200px"}))
-    for element in elements:
-        observer.observe(element)

@@ -417,6 +417,7 @@ class TrainView:
         base.innerHTML = latent_plot.base_markup(plot, latent_plot.scatter_markup(plot, map_mu, labels))
         overlay.innerHTML = latent_plot.overlay_markup(plot)
         app.dom.forget()
+        app.latent.draw_view(app, redraw=False)
         app.latent.shown_encoding = None
         app.latent.show_prior(app, "prior" in app.state.panels)
         manifold = app.panel_views["manifold"]

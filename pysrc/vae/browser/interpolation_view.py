@@ -10,12 +10,12 @@ class Interpolation:
 
     def __init__(self):
         self.frames_for = None
-        self.drawn = None  # (panel open, endpoints) last drawn: the path only changes when they do
+        self.drawn = None  # (panel open, endpoints, plot) last drawn: the path only changes when they do
 
     def render(self, app):
         """A generator, run within the app's frame: it yields onnxruntime's promise when the strip needs decoding."""
         ends = app.state.interpolate
-        shown = ("interpolate" in app.state.panels and bool(ends), ends and [list(e) for e in ends])
+        shown = ("interpolate" in app.state.panels and bool(ends), ends and [list(e) for e in ends], app.plot)
         if shown == self.drawn:
             return
         self.drawn = shown

@@ -37,7 +37,7 @@ class Magnifier:
             self.chosen = chosen
             app.dom.attr("zoom-dots", "transform", zoom.transform())
             app.dom.attr("zoom-dots", "stroke-width", zoom.dot_width())
-            app.dom.text("zoom-caption", f"around μ, magnified ×{num(zoom.k / app.plot.x.k, 0)}")
+            app.dom.text("zoom-caption", f"around μ, magnified ×{num(zoom.k * app.plot.zoom / app.plot.x.k, 0)}")
         encoding = (key, tuple(app.sigma))
         if self.overlay_encoding is None:  # its elements, drawn once: from then on only their numbers are written
             self.overlay_encoding = encoding
