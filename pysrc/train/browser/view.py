@@ -78,6 +78,7 @@ class TrainView:
         self.graphs = {}  # graph name → its checked bytes (the trained model in use gets sessions of its own)
         self.shipped = None  # (models, map μ, labels, plot) of the shipped VAE while the trained one is in use
         self.badge = None
+        self.schedule_code = None  # the edited train/schedule.py in use (None: the shipped one)
 
     # ---- opening, closing, loading ----
 
@@ -218,7 +219,8 @@ class TrainView:
         self.set_training(app, False)
         state = app.state
         settings = loop.Settings(seed=state.train_seed, beta=state.train_beta, learning_rate=state.train_rate)
-        self.trainer = loop.Trainer(self.index, self.data, self.runner, settings)
+        # app.maths: train/schedule.py as shipped, or the learner's edit from the Source panel, counted and checked.
+        self.trainer = loop.Trainer(self.index, self.data, self.runner, settings, schedule=app.maths)
         self.domain = self.plot = None
         self.map_step = self.input_mu = None
         self.times = []
@@ -271,8 +273,19 @@ class TrainView:
             return False
         self.times.append(js.performance.now())
         del self.times[: -progress.RATE_WINDOW]
+        self.follow_schedule(app)
         self.draw_figures(app)
         return True
+
+    def follow_schedule(self, app):
+        """Apply or Reset in the Source panel, or an edit that failed on a step (the registry went back to the last
+        good one), changed the schedule: the run goes on with the code now in use and keeps its weights, and a
+        frame of the page shows the Source panel's message."""
+        code = app.maths.sources().get("train.schedule")
+        if self.trainer is not None and code != self.schedule_code:
+            self.schedule_code = code
+            self.trainer.rescheduled()
+            app.request(encode=False)
 
     async def one_step(self, app):
         if self.trainer is None or self.training:
@@ -338,7 +351,8 @@ class TrainView:
         self.codes, self.map_step = (xs, ys), step
         figures = progress.code_figures(xs, ys, self.data.test_labels)
         t = self.trainer
-        dom.text("train-words", progress.sentence(step, step / t.steps_per_epoch, t.settings.beta, t.losses, figures))
+        beta = t.losses[-1].beta if t.losses else t.settings.beta  # the schedule's, which an edit may anneal
+        dom.text("train-words", progress.sentence(step, step / t.steps_per_epoch, beta, t.losses, figures))
         dom.el("train-chart").innerHTML = progress.chart_markup(t.losses, t.steps_per_epoch)
         dom.el("train-panel").dataset.mapStep = str(step)
 
@@ -348,7 +362,7 @@ class TrainView:
         last = t.losses[-1] if t.losses else None
         parts = [f"step {t.step}", f"epoch {t.step // t.steps_per_epoch + 1} ({t.epochs_done:.2f} done)"]
         if last is not None:
-            parts.append(f"BCE {last.bce:.1f} · KL {last.kl:.2f} · −ELBO {last.negative_elbo:.1f}")
+            parts.append(f"BCE {last.bce:.1f} · KL {last.kl:.2f} · β {last.beta:.3g} · −ELBO {last.negative_elbo:.1f}")
         parts.append(f"{rate:.1f} steps/s" if rate else "paused")
         app.dom.text("train-figures", " · ".join(parts))
         app.dom.el("train-panel").dataset.step = str(t.step)
@@ -356,6 +370,7 @@ class TrainView:
     def render(self, app):
         """Every frame of the app: a new input is encoded again with the weights being trained (while training,
         the next map does it)."""
+        self.follow_schedule(app)
         if self.trainer is None or self.training or app.pixels is self.encoded_pixels or self.map_step is None:
             return
         if "train" not in app.state.panels:
