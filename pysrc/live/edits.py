@@ -64,7 +64,6 @@ class Swappable(NamedTuple):
     module: str
     samples: tuple[tuple, ...]
     returns: Callable
-    call_seconds: float = CALL_SECONDS  # more for a function the page calls rarely, on large inputs
 
 
 # A small codebook for the quantiser's checks: 4 codes of 3 numbers. (0.5, 0, −0.5) is as near code 0 as code 1,
@@ -116,9 +115,9 @@ SWAPPABLE = {
         samples=(([0, 1, 1, 3, 2], CODES), ([0], CODES[:1])),
         returns=lambda indices, codebook: Rows(len(indices), len(codebook[0])),
     ),
-    # Training: β at a step (1 for the first), an epoch's order (rarely, on 10,000 digits: up to 1 s), a step's ε.
+    # Training: β at a step (1 for the first), an epoch's order of the digits, a step's ε.
     "beta_at": Swappable("train.schedule", ((1, 1.0), (50, 0.5), (100_000, 4.0), (1, 0.0)), lambda s, b: Weight("β")),
-    "epoch_order": Swappable("train.schedule", ((0, 0, 10), (7, 3, 1000)), lambda s, e, n: Indices(n, n), 1.0),
+    "epoch_order": Swappable("train.schedule", ((0, 0, 10), (7, 3, 1000)), lambda s, e, n: Indices(n, n)),
     "epsilon": Swappable("train.schedule", ((0, 1, 128), (7, 500, 6)), lambda seed, step, count: Numbers(count)),
 }
 MODULES = tuple(dict.fromkeys(swappable.module for swappable in SWAPPABLE.values()))  # the ones a learner edits
@@ -353,10 +352,9 @@ class _Guarded:
         self.filename = filename
         self.module = module
         self.returns = SWAPPABLE[name].returns
-        self.seconds = SWAPPABLE[name].call_seconds
 
     def __call__(self, *args):
-        return self.run(args, CALL_STEPS, self.seconds)
+        return self.run(args, CALL_STEPS, CALL_SECONDS)
 
     def run(self, args, steps, seconds):
         expected = self.returns(*args)  # from the page's arguments, before the edit can touch them
