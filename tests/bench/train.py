@@ -101,13 +101,14 @@ def bench_train(results, browser, url, settings):
         started = page.evaluate(JS_NOW)
         hovers = measure(page, "latent-plot", hover_events(n, rng))
         draws = measure(page, "draw-canvas", draw_events(max(4, n // 2), rng))
-        page.wait_for_timeout(max(0, settings["train_seconds"] * 1000 - (page.evaluate(JS_NOW)[0] - started[0])))
+        quiet = page.evaluate(JS_NOW)  # the steps per second without input (a frame that answers input skips its step)
+        page.wait_for_timeout(settings["train_seconds"] * 1000)
         ended = page.evaluate(JS_NOW)
         page.click("#train-run")
         page.wait_for_selector("#train-panel[data-state='paused']", state="attached")
-        rate = (ended[1] - started[1]) / (ended[0] - started[0]) * 1000
+        rate = (ended[1] - quiet[1]) / (ended[0] - quiet[0]) * 1000
         loop_rate = json.loads(page.evaluate(JS_RUN_PY, PY_LOOP % {"steps": settings["train_loop_steps"]}))
-        results.add(SECTION, "train_page_rate", "ours, the page training (Train: a step a frame, the map)",
+        results.add(SECTION, "train_page_rate", "ours, the page training, no input (Train: a step a frame, the map)",
                     "steps/s", [rate], kind="count")  # fmt: skip
         results.add(SECTION, "train_loop_rate", "ours, the page's loop alone (Trainer.train, awaited)", "steps/s",
                     [loop_rate], kind="count")  # fmt: skip

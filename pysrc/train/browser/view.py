@@ -243,13 +243,16 @@ class TrainView:
             self.status(app, f"Paused after step {self.trainer.step}.")
 
     async def run_loop(self, app):
-        """One step per animation frame, or one chunk of the map when it is due, until paused."""
+        """One step per animation frame, or one chunk of the map when it is due, until paused. A frame in which the
+        page answers input (data-busy) is left to it: the step would run first and delay the answer by its length."""
         try:
             chunks = None
             while self.training and "train" in app.state.panels:
                 await next_frame()
                 if not self.training:
                     break
+                if app.shown_busy == "true":
+                    continue
                 if chunks is not None:
                     if await self.encode_chunk(app, chunks):
                         chunks = None
