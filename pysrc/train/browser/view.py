@@ -1,12 +1,12 @@
 """Browser adapter of "Train it yourself": onnxruntime-web behind the training loop (train/loop.py), the files
 fetched and checked, the controls, and one step per animation frame.
 
-Why one step per frame, not a worker: a step is one onnxruntime-web run of about 27 ms (single-threaded wasm), so
-a frame that runs one stays under the 50 ms of a long animation frame, and input between two steps is answered at
-the next frame. A worker would need a second Pyodide (seconds and megabytes more) and would copy the weights across
-to draw the map and decode. Every MAP_EVERY_S the frames encode the 2,000 held-out digits instead, MAP_CHUNK at a
-time, with the weights unchanged until the map is drawn.
-"""
+Why one step per frame, not a worker: a step is one onnxruntime-web run of about 16 ms in Chromium here
+(single-threaded wasm), so a frame that runs one stays under the 50 ms of a long animation frame, and input between
+two steps is answered at the next frame, which the step leaves to it. A worker would need a second Pyodide (seconds
+and megabytes more), or onnxruntime's proxy worker, which transfers its inputs' buffers (the weights fed back in
+are detached) and would copy 1.2 million numbers each way per step. Every MAP_EVERY_S the frames encode the 2,000
+held-out digits instead, MAP_CHUNK at a time, with the weights unchanged until the map is drawn."""
 
 import asyncio
 from array import array
