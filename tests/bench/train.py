@@ -95,6 +95,7 @@ def bench_train(results, browser, url, settings):
         n = settings["train_hover"]
         start = page.evaluate(JS_NOW)
         idle = measure(page, "latent-plot", hover_events(n, rng))
+        idle_draws = measure(page, "draw-canvas", draw_events(max(4, n // 2), rng))
         idle_span = [start[0], page.evaluate(JS_NOW)[0]]
         page.click("#train-run")
         page.wait_for_selector("#train-panel[data-state='training']", state="attached")
@@ -114,9 +115,14 @@ def bench_train(results, browser, url, settings):
                     [loop_rate], kind="count")  # fmt: skip
         results.add(SECTION, "train_hover_idle", "latent hover → repainted, view open, idle", "ms", idle)
         results.add(SECTION, "train_hover", "latent hover → repainted, while training", "ms", hovers)
+        results.add(SECTION, "train_draw_idle", "drawing → repainted, view open, idle", "ms", idle_draws)
         results.add(SECTION, "train_draw", "drawing → repainted, while training", "ms", draws)
-        for key, span, label in (("idle", idle_span, "idle (hovers)"),
-                                 ("training", [started[0], ended[0]], "while training (hovers, drawing)")):  # fmt: skip
+        spans = (
+            ("idle", idle_span, "idle (hovers, drawing)"),
+            ("training", [started[0], quiet[0]], "while training (hovers, drawing)"),
+            ("training_quiet", [quiet[0], ended[0]], "while training, no input"),
+        )
+        for key, span, label in spans:
             frames = long_frames(page, span)
             minutes = (span[1] - span[0]) / 60_000
             results.add(SECTION, f"train_loaf_{key}", f"long animation frames (> 50 ms) per minute, {label}",
