@@ -19,7 +19,7 @@ FOLDERS = {
     "/models/train/": REPO / "models" / "train",
     "/": REPO / "tests" / "tfjs",
 }
-BACKENDS = ("webgl", "wasm", "cpu")  # TensorFlow.js's backends, fastest first where each runs
+BACKENDS = ("webgl", "wasm", "cpu")  # TensorFlow.js's backends: the bench times each that runs here
 
 
 @contextlib.contextmanager
@@ -91,18 +91,3 @@ def train_tfjs(page, url, cfg):
     page.goto(url)
     page.wait_for_selector("#status[data-ready='true']", state="attached")
     return page.evaluate("(config) => tfjsTrain(config)", cfg)
-
-
-def fastest_backend(page, url, index, settings):
-    """The first of BACKENDS that trains here (webgl needs a GPU or SwiftShader), with why the others did not."""
-    skipped = []
-    for backend in BACKENDS:
-        try:
-            result = train_tfjs(page, url, config(index, settings, 2, backend))
-        except Exception as error:
-            skipped.append(f"{backend}: {' '.join(str(error).split())[:120]}")
-            continue
-        if result["backend"] == backend:
-            return backend, skipped
-        skipped.append(f"{backend}: fell back to {result['backend']}")
-    raise RuntimeError("no TensorFlow.js backend trains here: " + "; ".join(skipped))
