@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from live_code_helpers import line_of
 from test_train_view import TIMEOUT_MS, wait_state, wait_step
 from test_vq_source import apply, editor_text
 
@@ -78,7 +79,8 @@ def test_annealing_beta_in_the_source_panel_trains_the_next_steps(watch, server_
 
     apply(page, watch, NEGATIVE)  # refused: the annealing goes on
     error = page.text_content("#source-error")
-    assert "β must be a finite number, zero or more" in error
+    line = line_of(NEGATIVE, "return -beta")
+    assert error.startswith(f"Line {line}: beta_at returned -1.0; β must be a finite number, zero or more."), error
     assert error.endswith("The page keeps running on the last good code.")
     click_step(page, 5)
     assert page_steps(watch)[-1][2] == pytest.approx(0.1)
