@@ -12,7 +12,8 @@ from live.edits import SWAPPABLE, EditError, apply_module, original_source
 from vq import quantizer
 
 ORIGINAL = {
-    module: original_source(module) for module in ("vae.distribution", "vae.sample", "vae.loss", "vq.quantizer")
+    module: original_source(module)
+    for module in ("vae.distribution", "vae.sample", "vae.loss", "vq.quantizer", "train.schedule")
 }
 REPARAMETERIZE_RETURN = "    return [m + s * e for m, s, e in zip(mu, sigma, epsilon, strict=True)]"
 SIGMA_RETURN = "    return [math.exp(0.5 * v) for v in log_var]"

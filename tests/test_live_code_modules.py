@@ -28,6 +28,7 @@ from live_code_helpers import (
 )
 
 from live.edits import SWAPPABLE, EditError, Registry, apply_module
+from train import schedule
 from vae import distribution, loss, sample
 from vq import quantizer
 
@@ -125,6 +126,9 @@ def test_reset_restores_the_originals(registry):
         "squared_distances": quantizer.squared_distances,
         "nearest_code": quantizer.nearest_code,
         "lookup": quantizer.lookup,
+        "beta_at": schedule.beta_at,
+        "epoch_order": schedule.epoch_order,
+        "epsilon": schedule.epsilon,
     }
     assert (registry.edited, registry.sources(), registry.last_error) == (set(), {}, None)
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from serving import sitemap
-from train import loop
+from train import loop, schedule
 from training.live_runtime import FOLDER, REFERENCE, load, run, trainer
 
 
@@ -129,12 +129,14 @@ def test_batches_cover_each_epoch_once_and_epsilon_follows_seed_and_step(loaded)
     seen = [i for step in range(1, 157) for i in t.batch_indices(step)]
     assert len(seen) == len(set(seen)) == 156 * 64  # 16 digits wait for another epoch's order
     assert t.batch_indices(157) != t.batch_indices(1)  # a new order each epoch
-    assert loop.epoch_order(7, 1, 10_000) == loop.epoch_order(7, 1, 10_000) != loop.epoch_order(8, 1, 10_000)
+    assert (
+        schedule.epoch_order(7, 1, 10_000) == schedule.epoch_order(7, 1, 10_000) != schedule.epoch_order(8, 1, 10_000)
+    )
     feeds = t.feeds(3)  # held: an OrtValue's numpy() is a view of its memory
     images = feeds["images"].numpy()
     assert (images == np.frombuffer(data.train_images, np.uint8).reshape(-1, 784)[t.batch_indices(3)]).all()
-    assert loop.epsilon(7, 3, 128) == loop.epsilon(7, 3, 128) != loop.epsilon(7, 4, 128)
-    eps = np.asarray(loop.epsilon(7, 3, 20_000))
+    assert schedule.epsilon(7, 3, 128) == schedule.epsilon(7, 3, 128) != schedule.epsilon(7, 4, 128)
+    eps = np.asarray(schedule.epsilon(7, 3, 20_000))
     assert abs(eps.mean()) < 0.03 and eps.std() == pytest.approx(1.0, abs=0.03)
 
 
@@ -184,7 +186,9 @@ def test_the_loop_is_pure_stdlib():
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
-    assert imported <= {"__future__", "array", "dataclasses", "hashlib", "json", "math", "random"}
+    assert imported <= {"__future__", "array", "dataclasses", "hashlib", "json", "math", "random", "train"}
+    schedule_imports = [line for line in Path(schedule.__file__).read_text().splitlines() if "import" in line]
+    assert schedule_imports == ["import random"]
 
 
 # The step graph in onnxruntime-web, the page's runtime, under Node: the state goes from one step to the next as it

@@ -44,9 +44,22 @@ class Rows(NamedTuple):
     length: int
 
 
+class Weight(NamedTuple):
+    """A result that weighs a loss term, such as β: one finite number, zero or more."""
+
+    name: str  # the term's weight as the message names it
+
+
+class Indices(NamedTuple):
+    """A list of `count` ints, each from 0 to limit − 1: which items to take, in order."""
+
+    count: int
+    limit: int
+
+
 class Swappable(NamedTuple):
     """Where a function the learner may rewrite lives, the inputs a rewrite must survive to be used, and what it must
-    return for given inputs (Numbers, Index or Rows), worked out from the page's own arguments."""
+    return for given inputs (Numbers, Index, Rows, Weight or Indices), worked out from the page's own arguments."""
 
     module: str
     samples: tuple[tuple, ...]
@@ -102,6 +115,10 @@ SWAPPABLE = {
         samples=(([0, 1, 1, 3, 2], CODES), ([0], CODES[:1])),
         returns=lambda indices, codebook: Rows(len(indices), len(codebook[0])),
     ),
+    # Training: β at a step (1 for the first), an epoch's order of the digits, a step's ε.
+    "beta_at": Swappable("train.schedule", ((1, 1.0), (50, 0.5), (100_000, 4.0), (1, 0.0)), lambda s, b: Weight("β")),
+    "epoch_order": Swappable("train.schedule", ((0, 0, 10), (7, 3, 1000)), lambda s, e, n: Indices(n, n)),
+    "epsilon": Swappable("train.schedule", ((0, 1, 128), (7, 500, 6)), lambda seed, step, count: Numbers(count)),
 }
 MODULES = tuple(dict.fromkeys(swappable.module for swappable in SWAPPABLE.values()))  # the ones a learner edits
 # Links and saved edits made before pysrc/ had one package per story name a module without its package.
@@ -259,6 +276,10 @@ def _checked(result, line, expected, function, module):
         raise EditError(f"{function} returned {problem}", line, function, module)
 
     # Exact types only: a subclass could run the learner's code (__len__, __float__, __index__) outside the budget.
+    if type(expected) is Weight:
+        return _weight(result, expected.name, at, fail)
+    if type(expected) is Indices:
+        return _indices(result, expected.count, expected.limit - 1, at, fail)
     if type(expected) is Index:
         last = expected.count - 1
         if type(result) is not int:
@@ -297,6 +318,29 @@ def _numbers(result, count, positive, at, fail, row=None):
             fail(f"{number!r} in position {position}{at}; σ must be positive")
         numbers.append(number)
     return numbers
+
+
+def _weight(result, name, at, fail):
+    """One finite number, zero or more, as a float."""
+    if type(result) not in (int, float):
+        fail(f"{_a(result)}{at}, expected a number ({name})")
+    number = float(result) if type(result) is float or abs(result) < 2**1000 else math.copysign(math.inf, result)
+    if not (math.isfinite(number) and number >= 0):
+        fail(f"{number!r}{at}; {name} must be a finite number, zero or more")
+    return number
+
+
+def _indices(result, count, last, at, fail):
+    """A list of `count` ints from 0 to `last`, as a fresh list."""
+    if type(result) not in (list, tuple):
+        fail(f"{_a(result)}{at}, expected a list of {count} ints from 0 to {last}")
+    if len(result) != count:
+        fail(f"{len(result)} value{'' if len(result) == 1 else 's'}{at}, expected {count}")
+    for position, value in enumerate(result):
+        if type(value) is not int or not 0 <= value <= last:
+            shown = str(value) if type(value) is int and abs(value) < 10**15 else _a(value)
+            fail(f"{shown} in position {position}{at}, expected an int from 0 to {last}")
+    return list(result)
 
 
 class _Guarded:

@@ -1,8 +1,9 @@
 """The training loop of "Train it yourself": pure Python, the same in the page (Pyodide) and in CPython.
 
 The tensor work is one ONNX graph per Adam step (training/live.py writes it to models/train/). This module owns
-everything around it: the files checked against index.json, the seeded start weights, the seeded shuffle and ε,
-the batches cut from the uint8 training digits, and what happens when the loss stops being a number.
+everything around it: the files checked against index.json, the seeded start weights, the batches cut from the
+uint8 training digits in the order train/schedule.py draws (with its ε and β), and what happens when the loss stops
+being a number.
 
 The runtime is injected, so the page passes onnxruntime-web and CPython passes onnxruntime. A runner has:
 - `tensor(dtype, shape, data)`: a runtime tensor of "float32" or "uint8" from an `array` or `bytes`;
@@ -24,6 +25,8 @@ import math
 import random
 from array import array
 from dataclasses import dataclass
+
+from train import schedule
 
 INDEX = "index.json"
 PIXELS = 28 * 28
@@ -155,27 +158,15 @@ def initial_parameters(index: dict, seed: int) -> dict[str, array]:
     return weights
 
 
-# ## 3. Batches and ε, from the seed and the step number
+# ## 3. Batches
 #
-# Epoch e visits the training digits in an order shuffled by a random.Random seeded with (seed, e), 64 at a time;
-# the last few digits that do not fill a batch wait for another epoch's order (the graph's batch is fixed). Step n
-# draws its ε ~ N(0, I) from a random.Random seeded with (seed, n).
-
-
-def epoch_order(seed: int, epoch: int, count: int) -> list[int]:
-    order = list(range(count))
-    random.Random(f"{seed}:shuffle:{epoch}").shuffle(order)
-    return order
+# Which digits and which ε each step gets, and its β, come from train/schedule.py, the part a learner may rewrite in
+# the Source panel. The loop cuts each batch from the uint8 digits.
 
 
 def batch_images(images: bytes, indices: list[int]) -> bytes:
     """The uint8 pixels of the given images, one after another: the step graph's `images` input."""
     return b"".join(images[i * PIXELS : (i + 1) * PIXELS] for i in indices)
-
-
-def epsilon(seed: int, step: int, count: int) -> array:
-    rng = random.Random(f"{seed}:epsilon:{step}")
-    return array("f", [rng.gauss(0.0, 1.0) for _ in range(count)])
 
 
 # ## 4. The loop
@@ -194,6 +185,7 @@ class StepLosses:
     epoch: int  # 0 for the first epoch
     bce: float  # the batch's mean reconstruction BCE (nats per image), at the weights before the step
     kl: float  # the batch's mean KL to N(0, I), unweighted
+    beta: float  # the weight the step gave the KL term (the schedule's β for it)
 
     @property
     def negative_elbo(self) -> float:
@@ -201,10 +193,15 @@ class StepLosses:
 
 
 class Trainer:
-    """One training run: the weights and Adam's state as runtime tensors, and the losses of every step so far."""
+    """One training run: the weights and Adam's state as runtime tensors, and the losses of every step so far.
 
-    def __init__(self, index: dict, data: Dataset, runner, settings: Settings) -> None:
+    `schedule` has beta_at, epoch_order and epsilon (train/schedule.py): the module itself, or the page's registry of
+    live edits, which runs the learner's version of them, counted and checked, from the next step on.
+    """
+
+    def __init__(self, index: dict, data: Dataset, runner, settings: Settings, schedule=schedule) -> None:
         self.index, self.data, self.runner, self.settings = index, data, runner, settings
+        self.schedule = schedule
         self.batch_size = index["batch_size"]
         self.latent_dim = index["latent_dim"]
         self.steps_per_epoch = data.train_count // self.batch_size
@@ -230,25 +227,27 @@ class Trainer:
         """Epochs done, as a fraction."""
         return self.step / self.steps_per_epoch
 
-    def beta(self, step: int) -> float:
-        """β for a step: the learner's setting (a schedule, such as annealing, would change it here)."""
-        return self.settings.beta
+    def rescheduled(self) -> None:
+        """The schedule's code changed (a live edit, or going back from one): the current epoch's order is drawn
+        again, by the code now in use."""
+        self._order = None
 
     def batch_indices(self, step: int) -> list[int]:
         """Which training digits step `step` (1-based) trains on."""
         epoch, position = divmod(step - 1, self.steps_per_epoch)
         if self._order is None or self._order[0] != epoch:
-            self._order = (epoch, epoch_order(self.settings.seed, epoch, self.data.train_count))
+            self._order = (epoch, self.schedule.epoch_order(self.settings.seed, epoch, self.data.train_count))
         start = position * self.batch_size
         return self._order[1][start : start + self.batch_size]
 
     def feeds(self, step: int) -> dict:
         """The step graph's inputs for step `step` (1-based), taken after `step - 1` steps."""
         tensor, b = self.runner.tensor, self.batch_size
+        epsilon = array("f", self.schedule.epsilon(self.settings.seed, step, b * self.latent_dim))
         return self.state | {
             "images": tensor("uint8", [b, PIXELS], batch_images(self.data.train_images, self.batch_indices(step))),
-            "epsilon": tensor("float32", [b, self.latent_dim], epsilon(self.settings.seed, step, b * self.latent_dim)),
-            "beta": tensor("float32", [], array("f", [self.beta(step)])),
+            "epsilon": tensor("float32", [b, self.latent_dim], epsilon),
+            "beta": tensor("float32", [], array("f", [self.schedule.beta_at(step, self.settings.beta)])),
             "learning_rate": tensor("float32", [], array("f", [self.settings.learning_rate])),
         }
 
@@ -256,7 +255,8 @@ class Trainer:
         """One Adam step on the next batch. A loss that is not finite raises LossNotFinite after going back to
         the last weights whose loss was finite (the weights that gave it are the bad ones)."""
         step = self.step + 1
-        outputs = await self.runner.run("step", self.feeds(step))
+        feeds = self.feeds(step)
+        outputs = await self.runner.run("step", feeds)
         bce, kl = self.runner.scalar(outputs["bce"]), self.runner.scalar(outputs["kl"])
         if not (math.isfinite(bce) and math.isfinite(kl)):
             self.state, self.step = self.previous
@@ -265,7 +265,7 @@ class Trainer:
         self.previous = (self.state, self.step)
         self.state = {name: outputs[f"new.{name}"] for name in self.state}
         self.step = step
-        losses = StepLosses(step, (step - 1) // self.steps_per_epoch, bce, kl)
+        losses = StepLosses(step, (step - 1) // self.steps_per_epoch, bce, kl, self.runner.scalar(feeds["beta"]))
         self.losses.append(losses)
         return losses
 

@@ -16,6 +16,7 @@ from tests.bench.memory import bench_memory
 from tests.bench.results import Results, machine, table
 from tests.bench.settings import BENCH_ARGS, MODES, MOUSE_SECTION, STROKE_PERIOD_MS, VQ_SECTION, strokes_section
 from tests.bench.targets import Target, baseline_worktree, checkout_label, describe, floor_server, start_checkout_server
+from tests.bench.train import SECTION, bench_train
 from tests.bench.views import bench_in_page, bench_kl_view, bench_vq_view
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, stop_server
 
@@ -196,6 +197,12 @@ def main(argv=None):
                         bench_kl_view, results, current.page, settings,
                     )  # fmt: skip
                     current.context.close()
+                    phase(
+                        "train it yourself (ours, then TensorFlow.js)",
+                        SECTION,
+                        [("train_page_rate", "ours, the page training", "steps/s")],
+                        bench_train, results, browser, current.url, settings,
+                    )  # fmt: skip
             finally:
                 browser.close()
         if "firefox" in engines:  # after Chromium has closed, so that the two do not share the CPU

@@ -30,6 +30,11 @@ MODES = {
         "vq_strokes": 1,
         "stroke_points": 64,  # the strokes phase's: a third of a hand's stroke, in a third of the time
         "autorange": False,  # one call per core sample
+        "train_hover": 6,
+        "train_seconds": 3,
+        "train_loop_steps": 5,
+        "train_tfjs_steps": 5,
+        "train_epochs": 0,
     },
     "quick": {
         "runs": 2,
@@ -45,6 +50,11 @@ MODES = {
         "vq_strokes": 1,
         "stroke_points": STROKE_POINTS,
         "autorange": True,
+        "train_hover": 30,
+        "train_seconds": 8,
+        "train_loop_steps": 30,
+        "train_tfjs_steps": 30,
+        "train_epochs": 0,
     },
     "full": {
         "runs": 5,
@@ -60,6 +70,11 @@ MODES = {
         "vq_strokes": 3,
         "stroke_points": STROKE_POINTS,
         "autorange": True,
+        "train_hover": 100,
+        "train_seconds": 20,
+        "train_loop_steps": 100,
+        "train_tfjs_steps": 100,
+        "train_epochs": 5,  # the README's figures: minutes
     },
 }
 

@@ -242,7 +242,10 @@ class SourcePanel:
         if error is None:
             return
         where = f"Line {error.line}: " if error.line else ""
-        message = error.message.replace(f" on line {error.line}", "", 1) if error.line else error.message
+        # The line leads the sentence, so the message's own " on line N" or " (line N)" would say it twice.
+        message = error.message
+        for said in (f" on line {error.line}", f" (line {error.line})") if error.line else ():
+            message = message.replace(said, "", 1)
         box.textContent = f"{where}{message.rstrip('.')}. The page keeps running on the last good code."
         box.setAttribute("data-line", str(error.line or ""))
         if error.line and self.view is not None and error.module == self.current:

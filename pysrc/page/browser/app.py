@@ -57,7 +57,7 @@ ON_DEMAND = {
         "VQ-VAE",
     ),
     "train": (
-        ("train.loop", "train.progress", "train.browser.trained_model", "train.browser.view"),
+        ("train.schedule", "train.loop", "train.progress", "train.browser.trained_model", "train.browser.view"),
         "TrainView",
         "Train it yourself",
     ),

@@ -1,12 +1,12 @@
 """Browser adapter of "Train it yourself": onnxruntime-web behind the training loop (train/loop.py), the files
 fetched and checked, the controls, and one step per animation frame.
 
-Why one step per frame, not a worker: a step is one onnxruntime-web run of about 27 ms (single-threaded wasm), so
-a frame that runs one stays under the 50 ms of a long animation frame, and input between two steps is answered at
-the next frame. A worker would need a second Pyodide (seconds and megabytes more) and would copy the weights across
-to draw the map and decode. Every MAP_EVERY_S the frames encode the 2,000 held-out digits instead, MAP_CHUNK at a
-time, with the weights unchanged until the map is drawn.
-"""
+Why one step per frame, not a worker: a step is one onnxruntime-web run of about 16 ms in Chromium here
+(single-threaded wasm), so a frame that runs one stays under the 50 ms of a long animation frame, and input between
+two steps is answered at the next frame, which the step leaves to it. A worker would need a second Pyodide (seconds
+and megabytes more), or onnxruntime's proxy worker, which transfers its inputs' buffers (the weights fed back in
+are detached) and would copy 1.2 million numbers each way per step. Every MAP_EVERY_S the frames encode the 2,000
+held-out digits instead, MAP_CHUNK at a time, with the weights unchanged until the map is drawn."""
 
 import asyncio
 from array import array
@@ -78,6 +78,7 @@ class TrainView:
         self.graphs = {}  # graph name → its checked bytes (the trained model in use gets sessions of its own)
         self.shipped = None  # (models, map μ, labels, plot) of the shipped VAE while the trained one is in use
         self.badge = None
+        self.schedule_code = None  # the edited train/schedule.py in use (None: the shipped one)
 
     # ---- opening, closing, loading ----
 
@@ -218,7 +219,8 @@ class TrainView:
         self.set_training(app, False)
         state = app.state
         settings = loop.Settings(seed=state.train_seed, beta=state.train_beta, learning_rate=state.train_rate)
-        self.trainer = loop.Trainer(self.index, self.data, self.runner, settings)
+        # app.maths: train/schedule.py as shipped, or the learner's edit from the Source panel, counted and checked.
+        self.trainer = loop.Trainer(self.index, self.data, self.runner, settings, schedule=app.maths)
         self.domain = self.plot = None
         self.map_step = self.input_mu = None
         self.times = []
@@ -241,13 +243,16 @@ class TrainView:
             self.status(app, f"Paused after step {self.trainer.step}.")
 
     async def run_loop(self, app):
-        """One step per animation frame, or one chunk of the map when it is due, until paused."""
+        """One step per animation frame, or one chunk of the map when it is due, until paused. A frame in which the
+        page answers input (data-busy) is left to it: the step would run first and delay the answer by its length."""
         try:
             chunks = None
             while self.training and "train" in app.state.panels:
                 await next_frame()
                 if not self.training:
                     break
+                if app.shown_busy == "true":
+                    continue
                 if chunks is not None:
                     if await self.encode_chunk(app, chunks):
                         chunks = None
@@ -271,8 +276,19 @@ class TrainView:
             return False
         self.times.append(js.performance.now())
         del self.times[: -progress.RATE_WINDOW]
+        self.follow_schedule(app)
         self.draw_figures(app)
         return True
+
+    def follow_schedule(self, app):
+        """Apply or Reset in the Source panel, or an edit that failed on a step (the registry went back to the last
+        good one), changed the schedule: the run goes on with the code now in use and keeps its weights, and a
+        frame of the page shows the Source panel's message."""
+        code = app.maths.sources().get("train.schedule")
+        if self.trainer is not None and code != self.schedule_code:
+            self.schedule_code = code
+            self.trainer.rescheduled()
+            app.request(encode=False)
 
     async def one_step(self, app):
         if self.trainer is None or self.training:
@@ -338,7 +354,8 @@ class TrainView:
         self.codes, self.map_step = (xs, ys), step
         figures = progress.code_figures(xs, ys, self.data.test_labels)
         t = self.trainer
-        dom.text("train-words", progress.sentence(step, step / t.steps_per_epoch, t.settings.beta, t.losses, figures))
+        beta = t.losses[-1].beta if t.losses else t.settings.beta  # the schedule's, which an edit may anneal
+        dom.text("train-words", progress.sentence(step, step / t.steps_per_epoch, beta, t.losses, figures))
         dom.el("train-chart").innerHTML = progress.chart_markup(t.losses, t.steps_per_epoch)
         dom.el("train-panel").dataset.mapStep = str(step)
 
@@ -348,7 +365,7 @@ class TrainView:
         last = t.losses[-1] if t.losses else None
         parts = [f"step {t.step}", f"epoch {t.step // t.steps_per_epoch + 1} ({t.epochs_done:.2f} done)"]
         if last is not None:
-            parts.append(f"BCE {last.bce:.1f} · KL {last.kl:.2f} · −ELBO {last.negative_elbo:.1f}")
+            parts.append(f"BCE {last.bce:.1f} · KL {last.kl:.2f} · β {last.beta:.3g} · −ELBO {last.negative_elbo:.1f}")
         parts.append(f"{rate:.1f} steps/s" if rate else "paused")
         app.dom.text("train-figures", " · ".join(parts))
         app.dom.el("train-panel").dataset.step = str(t.step)
@@ -356,6 +373,7 @@ class TrainView:
     def render(self, app):
         """Every frame of the app: a new input is encoded again with the weights being trained (while training,
         the next map does it)."""
+        self.follow_schedule(app)
         if self.trainer is None or self.training or app.pixels is self.encoded_pixels or self.map_step is None:
             return
         if "train" not in app.state.panels:
