@@ -273,8 +273,6 @@ def overlap(a, b, slack=0.5):
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
 
-
-
 def unreadable(texts, least):
     """What breaks the rules in one state: text under `least` px, text outside its SVG, labels of a chart on top of
     each other."""
