@@ -99,7 +99,7 @@ def test_nearest_code_made_farthest_changes_the_grid_and_reset_restores_it(watch
     page.wait_for_selector("#source-error:not([hidden])")
     line = RETURNS_THE_DISTANCE.splitlines().index("    return min(distances)") + 1
     message = page.inner_text("#source-error")
-    assert message.startswith(f"Line {line}: nearest_code returned a float (line {line}), expected an int"), message
+    assert message.startswith(f"Line {line}: nearest_code returned a float, expected an int"), message
     assert page.get_attribute("#source-error", "data-line") == str(line)
     shows(page, expected["farthest"])
 
