@@ -18,7 +18,7 @@ def test_the_readme_is_short_and_in_the_agreed_order():
     assert len(README.encode("utf-8")) <= 12 * 1024
     picture = README.index("![")
     sections = [m.group(1) for m in re.finditer(r"^## (.+)$", README, re.M)]
-    assert sections == ["The two commands", "A tour of the page", "Why these pins", "Layout", "Docs"]
+    assert sections == ["The two commands", "A tour of the page", "How fast", "Why these pins", "Layout", "Docs"]
     assert picture < README.index("## The two commands")
 
 
