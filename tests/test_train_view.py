@@ -244,3 +244,46 @@ def test_a_new_link_shows_its_settings_and_starts_a_new_run(watch, server_url):
     page.wait_for_selector("#train-panel[data-map-step='1']", state="attached", timeout=TIMEOUT_MS)
     assert "with β = 0 nothing pulls the codes toward N(0, I)" in page.text_content("#train-words")
     assert watch.errors == []
+
+
+def test_the_decoded_grid_is_the_decoder_being_trained_over_the_map(watch, server_url):
+    """After some steps, the 10×10 grid beside the map is what CPython's decoder, trained as many steps with the
+    same settings, draws at the same points (the canvas's grey levels within one)."""
+    from vae import decoder
+
+    page = open_view(watch, server_url)
+    page.click("#train-run")
+    wait_step(page, 20)
+    page.click("#train-run")
+    wait_state(page, "paused")
+    page.wait_for_function(
+        "() => document.getElementById('train-decoded').dataset.step === document.getElementById('train-panel')"
+        ".dataset.mapStep",
+        timeout=TIMEOUT_MS,
+    )
+    steps = int(page.get_attribute("#train-decoded", "data-step"))  # drawn with the map, at its step
+    assert steps > 0
+    lo, hi = map(float, page.get_attribute("#train-decoded", "data-domain").split(","))
+    shown = page.evaluate(
+        """() => Array.from(document.getElementById('train-decoded').getContext('2d')
+            .getImageData(0, 0, 280, 280).data).filter((_, i) => i % 4 === 0)"""
+    )
+    settings = loop.Settings(
+        seed=int(page.input_value("#train-seed")),
+        beta=float(page.input_value("#train-beta")),
+        learning_rate=float(page.input_value("#train-rate")),
+    )
+
+    def decoded():
+        reference = trainer(settings)
+        run(reference.train(steps))
+        zs = decoder.grid_points((lo, hi), 10)
+        out = run(reference.decode(array("f", [v for z in zs for v in z]), len(zs)))
+        return decoder.tile_rgba(decoder.split_images(out.numpy().ravel().tolist(), len(zs)), 10)[0::4]
+
+    with ThreadPoolExecutor(1) as pool:
+        expected = pool.submit(decoded).result()
+    assert len(shown) == len(expected) == 280 * 280
+    assert max(abs(a - b) for a, b in zip(shown, expected, strict=True)) <= 1
+    assert max(expected) - min(expected) > 100  # digits drawn already, not a flat grey
+    assert watch.errors == []

@@ -12,6 +12,7 @@ from vae.latent_plot import prior_markup, scatter_markup, square_domain
 
 MAP_EVERY_S = 0.4  # the map is encoded again this often while training (the issue asks for at least every 0.5 s)
 MAP_CHUNK = 500  # held-out digits encoded per animation frame: 2,000 at once would cost about two steps' time
+DECODED = 10  # the decoded grid under the map: DECODED² points in one decoder run, redrawn with the map
 RATE_WINDOW = 30  # steps per second over the last this many steps
 CLIP_ID = "train-clip"
 RECENT = 20  # the sentence's losses: the mean of the last this many batches (one batch is noisy)

@@ -20,7 +20,7 @@ from page.state import TRAIN_BETAS, TRAIN_RATES
 from page.svg import element
 from train import loop, progress
 from train.browser.trained_model import TrainedModels
-from vae import latent_plot
+from vae import decoder, latent_plot
 from vae.latent_plot import LatentPlot
 
 FOLDER = "models/train/"
@@ -318,6 +318,7 @@ class TrainView:
             return False
         await self.encode_input(app)
         self.draw_map(app, chunks["xs"], chunks["ys"], chunks["step"])
+        await self.draw_decoded(app, chunks["step"])
         return True
 
     async def refresh_map(self, app):
@@ -358,6 +359,17 @@ class TrainView:
         dom.text("train-words", progress.sentence(step, step / t.steps_per_epoch, beta, t.losses, figures))
         dom.el("train-chart").innerHTML = progress.chart_markup(t.losses, t.steps_per_epoch)
         dom.el("train-panel").dataset.mapStep = str(step)
+
+    async def draw_decoded(self, app, step):
+        """What the decoder being trained draws over the map's domain: one batched run of DECODED² points."""
+        zs = decoder.grid_points(self.domain, progress.DECODED)
+        out = await self.trainer.decode(array("f", [v for z in zs for v in z]), len(zs))
+        images = decoder.split_images(self.runner.values(out), len(zs))
+        size = progress.DECODED * 28
+        app.paint_rgba("train-decoded", decoder.tile_rgba(images, progress.DECODED), size, size)
+        canvas = app.dom.el("train-decoded")
+        canvas.dataset.step = str(step)
+        canvas.dataset.domain = ",".join(repr(v) for v in self.domain)
 
     def draw_figures(self, app):
         t = self.trainer
