@@ -10,7 +10,7 @@ import js
 from pyodide.ffi import to_js
 
 from live import edits as live_code
-from page.browser.views import LoadError, fetch_text, import_on_demand, jsobj
+from page.browser.views import LoadError, bring_into_view, fetch_text, import_on_demand, jsobj
 from page.svg import num
 
 # One tab per story (pysrc/'s packages), then that story's modules; the pipeline's in the order the data flows.
@@ -206,10 +206,12 @@ class SourcePanel:
             app.maths.apply(self.current, source)
         except live_code.EditError as error:
             self.show_error(app, error)
+            bring_into_view(app.dom.el("source-error"))
             return
         self.show_error(app, None)
         self.saved(app)
         app.request(encode=False)
+        bring_into_view(app.dom.el("source-live"))  # what the press changed: the numbers and the picture
 
     def reset(self, app):
         app.maths.reset(self.current)
