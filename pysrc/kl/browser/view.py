@@ -367,7 +367,9 @@ class KlView:
                     self.draw_encoding(app, name, known[1], known[2])
                     self.encoded = (name, pixels)
                     continue
-                loaded = self.loaded[name]
+                loaded = self.loaded.get(name)
+                if loaded is None:  # shown meanwhile, still loading: its show() encodes once its networks are in
+                    break
                 ort = app.models.ort
                 tensor = ort.Tensor.new(
                     "float32", to_js(memoryview(array.array("f", pixels))), to_js(encoder.INPUT_SHAPE)
