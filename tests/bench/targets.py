@@ -160,7 +160,14 @@ def floor_server():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    with static_server(Quiet) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def static_server(handler):
+    """`handler` serving from a thread, on loopback only; yields its URL (the floor page, the tfjs anchor)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -4,10 +4,10 @@ batches, ε, β and Adam settings of pysrc/train/loop.py, served from this machi
 import base64
 import contextlib
 import http.server
-import threading
 from array import array
 from typing import ClassVar
 
+from tests.bench.targets import static_server
 from tests.conftest import REPO  # which puts pysrc/ on sys.path
 from train import loop, schedule
 
@@ -44,16 +44,8 @@ def tfjs_server():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with static_server(Handler) as url:
+        yield url
 
 
 def _floats(values):
